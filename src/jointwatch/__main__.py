@@ -1,0 +1,5 @@
+"""``python -m jointwatch`` runs the CLI."""
+
+from jointwatch.cli import main
+
+main()

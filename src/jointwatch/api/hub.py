@@ -1,0 +1,99 @@
+"""WebSocket hub: pushes the vessels that changed, once a second, to every console.
+
+Why batched: a busy node changes thousands of vessels a second; one message per interval
+keeps the browser's main thread and the socket calm, and a slow console only ever holds the
+latest update (its queue is bounded and it is dropped if it cannot keep up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import WebSocket
+
+from jointwatch.service import IngestService
+
+__all__ = ["Hub"]
+
+log = logging.getLogger(__name__)
+
+_QUEUE_MAX = 8
+_CLOSE = ""  # sentinel: the hub gave up on this console
+
+
+class Hub:
+    """Fan-out of vessel updates to connected consoles."""
+
+    def __init__(self, service: IngestService, interval_s: float = 1.0) -> None:
+        self.service = service
+        self.interval_s = interval_s
+        self._clients: set[asyncio.Queue[str]] = set()
+
+    @property
+    def clients(self) -> int:
+        """Number of connected consoles."""
+        return len(self._clients)
+
+    async def serve(self, ws: WebSocket) -> None:
+        """Run one console connection: a snapshot first, then queued updates."""
+        await ws.accept()
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=_QUEUE_MAX)
+        snapshot = await asyncio.to_thread(self.service.summaries, None)
+        await ws.send_text(json.dumps({"type": "snapshot", "vessels": snapshot}))
+        self._clients.add(queue)
+        receiver = asyncio.create_task(self._drain_incoming(ws))
+        try:
+            while not receiver.done():
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait(
+                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if getter not in done:
+                    getter.cancel()
+                    break
+                text = getter.result()
+                if text == _CLOSE:
+                    break
+                await ws.send_text(text)
+        except Exception as exc:  # a closed socket ends this console only
+            log.debug("console connection ended: %s", exc)
+        finally:
+            self._clients.discard(queue)
+            receiver.cancel()
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    @staticmethod
+    async def _drain_incoming(ws: WebSocket) -> None:
+        # Consoles send nothing yet; reading lets us notice a disconnect promptly.
+        with contextlib.suppress(Exception):
+            while True:
+                await ws.receive_text()
+
+    def publish(self, message: dict[str, Any]) -> None:
+        """Queue a message for every console; a console that lags is disconnected."""
+        text = json.dumps(message)
+        for queue in list(self._clients):
+            try:
+                queue.put_nowait(text)
+            except asyncio.QueueFull:
+                log.warning("console too slow; disconnecting it")
+                self._clients.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(_CLOSE)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Every interval, publish the vessels changed since the last push."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+            changed = self.service.take_changed()
+            if not changed or not self._clients:
+                continue
+            vessels = await asyncio.to_thread(self.service.summaries, sorted(changed))
+            self.publish({"type": "update", "vessels": vessels})

@@ -1,0 +1,307 @@
+"""The ``jointwatch`` command: serve, demo, ingest, decode, replay.
+
+Bad input never produces a traceback here: a ``JointWatchError`` becomes one clear line and
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from jointwatch import __version__
+from jointwatch.config import Settings
+from jointwatch.errors import JointWatchError
+
+app = typer.Typer(
+    name="jointwatch",
+    help="JointWatch: a joint maritime watch center node.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+DEFAULT_NODE = "http://127.0.0.1:8000"
+DEMO_FEED_PORT = 10110
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    return typer.Exit(code=2)
+
+
+def _settings(**overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**values)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the JointWatch version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port [default: 8000]")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Node data directory")] = None,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="A source the node reads itself (repeatable), e.g. tcp-listen://:10110"),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run a node: web console, REST API, WebSocket feed and its own sources."""
+    import uvicorn
+
+    from jointwatch.api.app import create_app
+    from jointwatch.sources import parse_source
+
+    _logging(verbose)
+    try:
+        settings = _settings(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            database_url=database_url,
+            sources=list(source) if source else None,
+        )
+        for spec in settings.sources:
+            parse_source(spec)
+    except JointWatchError as exc:
+        raise _fail(exc) from exc
+    console.print(f"JointWatch node on [bold]http://{settings.host}:{settings.port}[/]")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Demo data directory")] = Path(".jointwatch-demo"),
+    keep: Annotated[bool, typer.Option(help="Keep the previous demo's data")] = False,
+    vessels: Annotated[int, typer.Option(help="Vessels in the scenario")] = 200,
+    backfill_hours: Annotated[float, typer.Option(help="Hours of history sent first")] = 2.0,
+    speedup: Annotated[float, typer.Option(help="Live time acceleration")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Scenario seed")] = 7,
+    feed_port: Annotated[
+        int, typer.Option(help="Loopback TCP port the scenario feeds, as a receiver would")
+    ] = DEMO_FEED_PORT,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: run until Ctrl-C)")
+    ] = None,
+) -> None:
+    """Run a node with the South China Sea scenario streaming into it over TCP."""
+    import uvicorn
+
+    from jointwatch.api.app import create_app
+    from jointwatch.exercise.scenario import Scenario, stream_scenario
+
+    _logging(False)
+    if data_dir.exists() and not keep:
+        shutil.rmtree(data_dir)
+    feed = f"tcp-listen://127.0.0.1:{feed_port}"
+    settings = _settings(data_dir=data_dir, port=port, sources=[feed])
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            if serving.done():
+                serving.result()
+                return
+            await asyncio.sleep(0.1)
+        console.print(
+            f"JointWatch demo node: [bold]http://127.0.0.1:{port}[/]  "
+            f"(scenario: {vessels} vessels, {backfill_hours:g} h backfill, feed {feed})"
+        )
+        scenario = Scenario(seed=seed, vessels=vessels)
+        feeding = asyncio.create_task(
+            stream_scenario(
+                "127.0.0.1",
+                feed_port,
+                scenario=scenario,
+                speedup=speedup,
+                backfill_h=backfill_hours,
+                stop_event=stop,
+            )
+        )
+        if duration is not None:
+            await asyncio.sleep(duration)
+            server.should_exit = True
+        await serving
+        stop.set()
+        feeding.cancel()
+        await asyncio.gather(feeding, return_exceptions=True)
+
+    asyncio.run(main())
+
+
+def _progress() -> Any:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[lines]:>10,} lines  {task.fields[rate]:>9,.0f} sentences/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _file_batches(path: Path, on_progress: Callable[[int, int], None]) -> Iterator[Any]:
+    from jointwatch.sources import iter_file_batches
+
+    lines = 0
+    for batch in iter_file_batches(path, batch_lines=20_000):
+        lines += len(batch.lines)
+        yield batch
+        on_progress(batch.bytes_read, lines)
+
+
+@app.command()
+def ingest(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files (.nmea .txt .gz .csv), tcp://host:port, tcp-listen://:port, "
+            "udp://:port or - for stdin"
+        ),
+    ],
+    node: Annotated[
+        str, typer.Option(envvar="JOINTWATCH_NODE_URL", help="Node to feed")
+    ] = DEFAULT_NODE,
+    token: Annotated[
+        str | None, typer.Option(envvar="JOINTWATCH_INGEST_TOKEN", help="Node's ingest token")
+    ] = None,
+    direct: Annotated[
+        bool,
+        typer.Option(help="Write straight into the local data directory (no node running)"),
+    ] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory for --direct")] = None,
+    database_url: Annotated[str | None, typer.Option(help="Database for --direct")] = None,
+) -> None:
+    """Feed sources into a node (over its HTTP ingest API, or --direct into its store)."""
+    from jointwatch.ingest_client import DirectSink, HttpSink, run_ingest
+    from jointwatch.sources import parse_source
+
+    try:
+        specs = [parse_source(spec) for spec in sources]
+        if direct:
+            sink: Any = DirectSink(_settings(data_dir=data_dir, database_url=database_url))
+        else:
+            sink = HttpSink(node, token)
+        with sink:
+            summary = run_ingest(specs, sink, _progress, console)
+    except JointWatchError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        raise typer.Exit(code=130) from None
+    console.print(summary)
+
+
+@app.command()
+def decode(
+    files: Annotated[list[Path], typer.Argument(help="NMEA files (.nmea, .txt, .gz)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="out.jsonl or out.parquet")],
+) -> None:
+    """Decode AIS sentences to JSON Lines or Parquet, with pyais's field names."""
+    from jointwatch.ais import AisPipeline
+    from jointwatch.decode_output import DecodeWriter
+
+    suffix = output.suffix.lower()
+    if suffix not in {".jsonl", ".parquet"}:
+        raise _fail(JointWatchError("--output must end in .jsonl or .parquet"))
+    for path in files:
+        if not path.is_file():
+            raise _fail(JointWatchError(f"no such file: {path}"))
+    pipeline = AisPipeline()
+    started = time.perf_counter()
+    total_lines = 0
+    with _progress() as progress, DecodeWriter(output) as writer:
+        for path in files:
+            task = progress.add_task(path.name, total=path.stat().st_size, lines=0, rate=0.0)
+            base = total_lines
+
+            def show(done: int, lines: int, task: Any = task, base: int = base) -> None:
+                elapsed = max(time.perf_counter() - started, 1e-9)
+                progress.update(task, completed=done, lines=lines, rate=(base + lines) / elapsed)
+
+            for batch in _file_batches(path, show):
+                total_lines += len(batch.lines)
+                writer.write(pipeline.process(batch.lines, batch.source, batch.rx_time_s))
+        pipeline.flush(float("inf"))
+    stats = pipeline.stats.as_dict()
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"{stats['lines_read']:,} lines, {writer.rows:,} messages decoded, "
+        f"{stats['duplicates']:,} duplicates, rejected {json.dumps(stats['rejected'])} "
+        f"in {elapsed:.1f} s ({stats['lines_read'] / max(elapsed, 1e-9):,.0f} sentences/s) "
+        f"→ {output}"
+    )
+
+
+@app.command()
+def replay(
+    journal: Annotated[Path, typer.Argument(help="A journal directory or .jnl file")],
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory to rebuild into")] = None,
+    database_url: Annotated[str | None, typer.Option(help="Database to rebuild into")] = None,
+) -> None:
+    """Rebuild a picture and archive from a raw journal (run it with the node stopped)."""
+    from jointwatch.journal import iter_journal
+    from jointwatch.service import IngestService
+
+    if not journal.exists():
+        raise _fail(JointWatchError(f"no such journal: {journal}"))
+    settings = _settings(data_dir=data_dir, database_url=database_url, journal=False)
+    service = IngestService(settings)
+    lines = 0
+    try:
+        for record in iter_journal(journal):
+            service.ingest_lines(record.lines, record.source, record.rx_time_s)
+            lines += len(record.lines)
+    finally:
+        service.close()
+    console.print(f"replayed {lines:,} journaled lines into {settings.data_dir}")
+
+
+def main() -> None:
+    """Entry point used by ``python -m jointwatch``."""
+    try:
+        app()
+    except JointWatchError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)

@@ -1,0 +1,50 @@
+"""Node settings: one object, read from ``JOINTWATCH_*`` environment variables.
+
+Every default here is documented in README.md ("Configuration"); keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of one JointWatch node."""
+
+    model_config = SettingsConfigDict(env_prefix="JOINTWATCH_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".jointwatch"),
+        description="Where the SQLite database, the Parquet archive and the raw journal live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; unset means SQLite at DATA_DIR/jointwatch.db.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    sources: list[str] = Field(
+        default_factory=list,
+        description="Sources the node reads itself, e.g. tcp-listen://:10110, udp://:10110.",
+    )
+    dedupe_window_s: float = 30.0
+    assembly_timeout_s: float = 10.0
+    archive_flush_s: float = 30.0
+    archive_flush_rows: int = 100_000
+    state_flush_s: float = 5.0
+    ws_push_interval_s: float = 1.0
+    journal: bool = True
+    ingest_token: str | None = Field(
+        default=None,
+        description="Bearer token required by POST /api/ingest*; unset means loopback only.",
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL actually used: SQLite in the data directory unless overridden."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'jointwatch.db').resolve()}"

@@ -1,0 +1,241 @@
+"""The position archive: every position report, as Parquet files partitioned by UTC day.
+
+Why Parquet by day: a track query touches one vessel over hours or days, so reading only
+the day directories in range and letting row-group statistics skip other MMSIs keeps it
+fast at millions of rows a day; the same files feed Spark and pandas with no export step.
+
+Durability: files are written under a temporary name (a leading dot, which dataset readers
+ignore), fsynced, then renamed into place, so a crash never leaves a half-written part that
+a reader would trip over. Rows not yet flushed live in memory and are rebuilt from the raw
+journal after a crash (SECURITY.md rule 5).
+
+Thread-safe: the API reads tracks while ingest appends, so every method takes one lock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from jointwatch.picture.schema import POSITION_SCHEMA, TIME_TYPE
+
+__all__ = ["PositionArchive"]
+
+_MICROS_PER_DAY = 86_400_000_000
+_EPOCH_DAY = date(1970, 1, 1)
+# Small row groups let a track query skip most of a day file by its MMSI statistics.
+_ROW_GROUP_ROWS = 16_384
+
+
+class PositionArchive:
+    """Append-only store of positions under ``root/day=YYYY-MM-DD/part-*.parquet``."""
+
+    def __init__(self, root: Path, flush_rows: int = 100_000) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.flush_rows = flush_rows
+        self._buffer: list[pa.Table] = []
+        self._pending = 0
+        self._lock = threading.RLock()
+
+    @property
+    def pending_rows(self) -> int:
+        """Rows appended but not yet written to Parquet."""
+        return self._pending
+
+    def append(self, positions: pa.Table) -> None:
+        """Buffer a batch (``POSITION_SCHEMA``); flush once ``flush_rows`` have gathered."""
+        if positions.num_rows == 0:
+            return
+        table = positions.select(POSITION_SCHEMA.names)
+        if table.schema != POSITION_SCHEMA:
+            table = table.cast(POSITION_SCHEMA)
+        with self._lock:
+            self._buffer.append(table)
+            self._pending += table.num_rows
+            if self._pending >= self.flush_rows:
+                self.flush()
+
+    def flush(self) -> int:
+        """Write the buffer to one new part file per UTC day; return the rows written.
+
+        A day whose write fails stays in the buffer, so a retry loses nothing.
+        """
+        with self._lock:
+            if not self._buffer:
+                return 0
+            table = pa.concat_tables(self._buffer)
+            day_numbers = _day_numbers(table)
+            written = 0
+            remaining: list[pa.Table] = []
+            failure: BaseException | None = None
+            for day_number in np.unique(day_numbers):
+                part = table.filter(pa.array(day_numbers == day_number))
+                if failure is None:
+                    try:
+                        self._write_part(_EPOCH_DAY + timedelta(days=int(day_number)), part)
+                        written += part.num_rows
+                        continue
+                    except BaseException as exc:  # re-raised below, after keeping the rows
+                        failure = exc
+                remaining.append(part)
+            self._buffer = remaining
+            self._pending = sum(t.num_rows for t in remaining)
+            if failure is not None:
+                raise failure
+            return written
+
+    def track(self, mmsi: int, start: datetime, end: datetime) -> pa.Table:
+        """One vessel's positions with ``start <= time <= end``, oldest first.
+
+        Reads only the day partitions in range plus the unflushed buffer. Identical
+        (time, lat, lon) rows, heard twice or left twice by an interrupted compaction,
+        appear once.
+        """
+        start_utc, end_utc = _utc(start), _utc(end)
+        condition = (
+            (ds.field("mmsi") == mmsi)
+            & (ds.field("time") >= pa.scalar(start_utc, TIME_TYPE))
+            & (ds.field("time") <= pa.scalar(end_utc, TIME_TYPE))
+        )
+        with self._lock:
+            parts = [self._read_days(start_utc.date(), end_utc.date(), condition)]
+            parts += [t.filter(condition) for t in self._buffer]
+        table = pa.concat_tables(parts)
+        return _sorted_unique(table)
+
+    def count(self) -> int:
+        """Rows in the archive, flushed or not (from Parquet metadata: no data read)."""
+        with self._lock:
+            on_disk = sum(pq.read_metadata(path).num_rows for path in self._all_parts())
+            return on_disk + self._pending
+
+    def days(self) -> list[date]:
+        """The UTC days that have at least one part file, oldest first."""
+        with self._lock:
+            found = [
+                date.fromisoformat(d.name.removeprefix("day="))
+                for d in self.root.glob("day=*")
+                if d.is_dir() and any(d.glob("part-*.parquet"))
+            ]
+        return sorted(found)
+
+    def compact(self, day: date | str) -> int:
+        """Merge a day's part files into one; return how many files were merged.
+
+        The merged file is renamed into place before the old ones are removed, so a reader
+        never misses rows; it may briefly see them twice, which ``track`` deduplicates.
+        """
+        day_value = date.fromisoformat(day) if isinstance(day, str) else day
+        with self._lock:
+            parts = self._day_parts(day_value)
+            if len(parts) < 2:
+                return 0
+            merged = pa.concat_tables(
+                [pq.read_table(path, schema=POSITION_SCHEMA) for path in parts]
+            )
+            self._write_part(day_value, merged)
+            for path in parts:
+                path.unlink()
+            return len(parts)
+
+    # ---- internals --------------------------------------------------------------------
+
+    def _read_days(self, first: date, last: date, condition: ds.Expression) -> pa.Table:
+        for attempt in range(3):
+            files = [str(p) for d in _date_range(first, last) for p in self._day_parts(d)]
+            if not files:
+                return POSITION_SCHEMA.empty_table()
+            try:
+                dataset = ds.dataset(files, format="parquet", schema=POSITION_SCHEMA)
+                return dataset.to_table(filter=condition)
+            except FileNotFoundError:
+                # Another process compacted the day between listing and reading: list again.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _day_dir(self, day: date) -> Path:
+        return self.root / f"day={day.isoformat()}"
+
+    def _day_parts(self, day: date) -> list[Path]:
+        return sorted(self._day_dir(day).glob("part-*.parquet"))
+
+    def _all_parts(self) -> list[Path]:
+        return sorted(self.root.glob("day=*/part-*.parquet"))
+
+    def _write_part(self, day: date, table: pa.Table) -> Path:
+        directory = self._day_dir(day)
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        final = directory / f"part-{stamp}-{uuid.uuid4().hex}.parquet"
+        tmp = directory / f".{final.name}.tmp"
+        ordered = table.sort_by([("mmsi", "ascending"), ("time", "ascending")])
+        try:
+            pq.write_table(ordered, tmp, compression="zstd", row_group_size=_ROW_GROUP_ROWS)
+            _fsync_path(tmp)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(directory)
+        return final
+
+
+def _day_numbers(table: pa.Table) -> np.ndarray:
+    micros = table.column("time").cast(pa.int64()).to_numpy()
+    return np.floor_divide(micros, _MICROS_PER_DAY)
+
+
+def _sorted_unique(table: pa.Table) -> pa.Table:
+    """Sort by time and keep the first of each identical (time, lat, lon)."""
+    if table.num_rows == 0:
+        return table
+    table = table.sort_by([("time", "ascending"), ("lat", "ascending"), ("lon", "ascending")])
+    time = table.column("time").cast(pa.int64()).to_numpy()
+    lat = table.column("lat").to_numpy()
+    lon = table.column("lon").to_numpy()
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[1:] = (time[1:] != time[:-1]) | (lat[1:] != lat[:-1]) | (lon[1:] != lon[:-1])
+    return table if keep.all() else table.filter(pa.array(keep))
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive times are taken as UTC, as everywhere in JointWatch."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _date_range(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

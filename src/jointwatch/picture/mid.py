@@ -1,0 +1,365 @@
+"""Flag state of an MMSI from its Maritime Identification Digits (MID).
+
+Source: ITU, "Table of Maritime Identification Digits", MARS (Maritime mobile Access and
+Retrieval System), https://www.itu.int/en/ITU-R/terrestrial/fmd/Pages/mid.aspx, with the
+station-identity formats of Recommendation ITU-R M.585. Territories that the ITU lists under
+their own MID (Azores, Madeira, Réunion, Alaska...) keep their own English name here but the
+ISO 3166 codes of the territory where one exists, else of the responsible state.
+
+Why a table in code and not a lookup service: a watch officer needs the flag offline, and
+the table changes a few times a decade; update it from MARS when it does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+__all__ = ["MID_TABLE", "Flag", "flag_for_mmsi"]
+
+#: MID -> (ISO 3166-1 alpha-3, alpha-2, English name). Several MIDs may share a state.
+MID_TABLE: Final[dict[int, tuple[str, str, str]]] = {
+    201: ("ALB", "AL", "Albania"),
+    202: ("AND", "AD", "Andorra"),
+    203: ("AUT", "AT", "Austria"),
+    204: ("PRT", "PT", "Portugal (Azores)"),
+    205: ("BEL", "BE", "Belgium"),
+    206: ("BLR", "BY", "Belarus"),
+    207: ("BGR", "BG", "Bulgaria"),
+    208: ("VAT", "VA", "Vatican City State"),
+    209: ("CYP", "CY", "Cyprus"),
+    210: ("CYP", "CY", "Cyprus"),
+    211: ("DEU", "DE", "Germany"),
+    212: ("CYP", "CY", "Cyprus"),
+    213: ("GEO", "GE", "Georgia"),
+    214: ("MDA", "MD", "Moldova"),
+    215: ("MLT", "MT", "Malta"),
+    216: ("ARM", "AM", "Armenia"),
+    218: ("DEU", "DE", "Germany"),
+    219: ("DNK", "DK", "Denmark"),
+    220: ("DNK", "DK", "Denmark"),
+    224: ("ESP", "ES", "Spain"),
+    225: ("ESP", "ES", "Spain"),
+    226: ("FRA", "FR", "France"),
+    227: ("FRA", "FR", "France"),
+    228: ("FRA", "FR", "France"),
+    229: ("MLT", "MT", "Malta"),
+    230: ("FIN", "FI", "Finland"),
+    231: ("FRO", "FO", "Faroe Islands"),
+    232: ("GBR", "GB", "United Kingdom"),
+    233: ("GBR", "GB", "United Kingdom"),
+    234: ("GBR", "GB", "United Kingdom"),
+    235: ("GBR", "GB", "United Kingdom"),
+    236: ("GIB", "GI", "Gibraltar"),
+    237: ("GRC", "GR", "Greece"),
+    238: ("HRV", "HR", "Croatia"),
+    239: ("GRC", "GR", "Greece"),
+    240: ("GRC", "GR", "Greece"),
+    241: ("GRC", "GR", "Greece"),
+    242: ("MAR", "MA", "Morocco"),
+    243: ("HUN", "HU", "Hungary"),
+    244: ("NLD", "NL", "Netherlands"),
+    245: ("NLD", "NL", "Netherlands"),
+    246: ("NLD", "NL", "Netherlands"),
+    247: ("ITA", "IT", "Italy"),
+    248: ("MLT", "MT", "Malta"),
+    249: ("MLT", "MT", "Malta"),
+    250: ("IRL", "IE", "Ireland"),
+    251: ("ISL", "IS", "Iceland"),
+    252: ("LIE", "LI", "Liechtenstein"),
+    253: ("LUX", "LU", "Luxembourg"),
+    254: ("MCO", "MC", "Monaco"),
+    255: ("PRT", "PT", "Portugal (Madeira)"),
+    256: ("MLT", "MT", "Malta"),
+    257: ("NOR", "NO", "Norway"),
+    258: ("NOR", "NO", "Norway"),
+    259: ("NOR", "NO", "Norway"),
+    261: ("POL", "PL", "Poland"),
+    262: ("MNE", "ME", "Montenegro"),
+    263: ("PRT", "PT", "Portugal"),
+    264: ("ROU", "RO", "Romania"),
+    265: ("SWE", "SE", "Sweden"),
+    266: ("SWE", "SE", "Sweden"),
+    267: ("SVK", "SK", "Slovakia"),
+    268: ("SMR", "SM", "San Marino"),
+    269: ("CHE", "CH", "Switzerland"),
+    270: ("CZE", "CZ", "Czech Republic"),
+    271: ("TUR", "TR", "Türkiye"),
+    272: ("UKR", "UA", "Ukraine"),
+    273: ("RUS", "RU", "Russian Federation"),
+    274: ("MKD", "MK", "North Macedonia"),
+    275: ("LVA", "LV", "Latvia"),
+    276: ("EST", "EE", "Estonia"),
+    277: ("LTU", "LT", "Lithuania"),
+    278: ("SVN", "SI", "Slovenia"),
+    279: ("SRB", "RS", "Serbia"),
+    301: ("AIA", "AI", "Anguilla"),
+    303: ("USA", "US", "United States (Alaska)"),
+    304: ("ATG", "AG", "Antigua and Barbuda"),
+    305: ("ATG", "AG", "Antigua and Barbuda"),
+    306: ("CUW", "CW", "Curaçao, Sint Maarten and Caribbean Netherlands"),
+    307: ("ABW", "AW", "Aruba"),
+    308: ("BHS", "BS", "Bahamas"),
+    309: ("BHS", "BS", "Bahamas"),
+    310: ("BMU", "BM", "Bermuda"),
+    311: ("BHS", "BS", "Bahamas"),
+    312: ("BLZ", "BZ", "Belize"),
+    314: ("BRB", "BB", "Barbados"),
+    316: ("CAN", "CA", "Canada"),
+    319: ("CYM", "KY", "Cayman Islands"),
+    321: ("CRI", "CR", "Costa Rica"),
+    323: ("CUB", "CU", "Cuba"),
+    325: ("DMA", "DM", "Dominica"),
+    327: ("DOM", "DO", "Dominican Republic"),
+    329: ("GLP", "GP", "Guadeloupe"),
+    330: ("GRD", "GD", "Grenada"),
+    331: ("GRL", "GL", "Greenland"),
+    332: ("GTM", "GT", "Guatemala"),
+    334: ("HND", "HN", "Honduras"),
+    336: ("HTI", "HT", "Haiti"),
+    338: ("USA", "US", "United States"),
+    339: ("JAM", "JM", "Jamaica"),
+    341: ("KNA", "KN", "Saint Kitts and Nevis"),
+    343: ("LCA", "LC", "Saint Lucia"),
+    345: ("MEX", "MX", "Mexico"),
+    347: ("MTQ", "MQ", "Martinique"),
+    348: ("MSR", "MS", "Montserrat"),
+    350: ("NIC", "NI", "Nicaragua"),
+    351: ("PAN", "PA", "Panama"),
+    352: ("PAN", "PA", "Panama"),
+    353: ("PAN", "PA", "Panama"),
+    354: ("PAN", "PA", "Panama"),
+    355: ("PAN", "PA", "Panama"),
+    356: ("PAN", "PA", "Panama"),
+    357: ("PAN", "PA", "Panama"),
+    358: ("PRI", "PR", "Puerto Rico"),
+    359: ("SLV", "SV", "El Salvador"),
+    361: ("SPM", "PM", "Saint Pierre and Miquelon"),
+    362: ("TTO", "TT", "Trinidad and Tobago"),
+    364: ("TCA", "TC", "Turks and Caicos Islands"),
+    366: ("USA", "US", "United States"),
+    367: ("USA", "US", "United States"),
+    368: ("USA", "US", "United States"),
+    369: ("USA", "US", "United States"),
+    370: ("PAN", "PA", "Panama"),
+    371: ("PAN", "PA", "Panama"),
+    372: ("PAN", "PA", "Panama"),
+    373: ("PAN", "PA", "Panama"),
+    374: ("PAN", "PA", "Panama"),
+    375: ("VCT", "VC", "Saint Vincent and the Grenadines"),
+    376: ("VCT", "VC", "Saint Vincent and the Grenadines"),
+    377: ("VCT", "VC", "Saint Vincent and the Grenadines"),
+    378: ("VGB", "VG", "British Virgin Islands"),
+    379: ("VIR", "VI", "United States Virgin Islands"),
+    401: ("AFG", "AF", "Afghanistan"),
+    403: ("SAU", "SA", "Saudi Arabia"),
+    405: ("BGD", "BD", "Bangladesh"),
+    408: ("BHR", "BH", "Bahrain"),
+    410: ("BTN", "BT", "Bhutan"),
+    412: ("CHN", "CN", "China"),
+    413: ("CHN", "CN", "China"),
+    414: ("CHN", "CN", "China"),
+    416: ("TWN", "TW", "Taiwan"),
+    417: ("LKA", "LK", "Sri Lanka"),
+    419: ("IND", "IN", "India"),
+    422: ("IRN", "IR", "Iran"),
+    423: ("AZE", "AZ", "Azerbaijan"),
+    425: ("IRQ", "IQ", "Iraq"),
+    428: ("ISR", "IL", "Israel"),
+    431: ("JPN", "JP", "Japan"),
+    432: ("JPN", "JP", "Japan"),
+    434: ("TKM", "TM", "Turkmenistan"),
+    436: ("KAZ", "KZ", "Kazakhstan"),
+    437: ("UZB", "UZ", "Uzbekistan"),
+    438: ("JOR", "JO", "Jordan"),
+    440: ("KOR", "KR", "Republic of Korea"),
+    441: ("KOR", "KR", "Republic of Korea"),
+    443: ("PSE", "PS", "State of Palestine"),
+    445: ("PRK", "KP", "Democratic People's Republic of Korea"),
+    447: ("KWT", "KW", "Kuwait"),
+    450: ("LBN", "LB", "Lebanon"),
+    451: ("KGZ", "KG", "Kyrgyzstan"),
+    453: ("MAC", "MO", "Macao"),
+    455: ("MDV", "MV", "Maldives"),
+    457: ("MNG", "MN", "Mongolia"),
+    459: ("NPL", "NP", "Nepal"),
+    461: ("OMN", "OM", "Oman"),
+    463: ("PAK", "PK", "Pakistan"),
+    466: ("QAT", "QA", "Qatar"),
+    468: ("SYR", "SY", "Syria"),
+    470: ("ARE", "AE", "United Arab Emirates"),
+    471: ("ARE", "AE", "United Arab Emirates"),
+    472: ("TJK", "TJ", "Tajikistan"),
+    473: ("YEM", "YE", "Yemen"),
+    475: ("YEM", "YE", "Yemen"),
+    477: ("HKG", "HK", "Hong Kong"),
+    478: ("BIH", "BA", "Bosnia and Herzegovina"),
+    501: ("ATF", "TF", "Adélie Land (France)"),
+    503: ("AUS", "AU", "Australia"),
+    506: ("MMR", "MM", "Myanmar"),
+    508: ("BRN", "BN", "Brunei Darussalam"),
+    510: ("FSM", "FM", "Micronesia"),
+    511: ("PLW", "PW", "Palau"),
+    512: ("NZL", "NZ", "New Zealand"),
+    514: ("KHM", "KH", "Cambodia"),
+    515: ("KHM", "KH", "Cambodia"),
+    516: ("CXR", "CX", "Christmas Island"),
+    518: ("COK", "CK", "Cook Islands"),
+    520: ("FJI", "FJ", "Fiji"),
+    523: ("CCK", "CC", "Cocos (Keeling) Islands"),
+    525: ("IDN", "ID", "Indonesia"),
+    529: ("KIR", "KI", "Kiribati"),
+    531: ("LAO", "LA", "Lao People's Democratic Republic"),
+    533: ("MYS", "MY", "Malaysia"),
+    536: ("MNP", "MP", "Northern Mariana Islands"),
+    538: ("MHL", "MH", "Marshall Islands"),
+    540: ("NCL", "NC", "New Caledonia"),
+    542: ("NIU", "NU", "Niue"),
+    544: ("NRU", "NR", "Nauru"),
+    546: ("PYF", "PF", "French Polynesia"),
+    548: ("PHL", "PH", "Philippines"),
+    550: ("TLS", "TL", "Timor-Leste"),
+    553: ("PNG", "PG", "Papua New Guinea"),
+    555: ("PCN", "PN", "Pitcairn Island"),
+    557: ("SLB", "SB", "Solomon Islands"),
+    559: ("ASM", "AS", "American Samoa"),
+    561: ("WSM", "WS", "Samoa"),
+    563: ("SGP", "SG", "Singapore"),
+    564: ("SGP", "SG", "Singapore"),
+    565: ("SGP", "SG", "Singapore"),
+    566: ("SGP", "SG", "Singapore"),
+    567: ("THA", "TH", "Thailand"),
+    570: ("TON", "TO", "Tonga"),
+    572: ("TUV", "TV", "Tuvalu"),
+    574: ("VNM", "VN", "Viet Nam"),
+    576: ("VUT", "VU", "Vanuatu"),
+    577: ("VUT", "VU", "Vanuatu"),
+    578: ("WLF", "WF", "Wallis and Futuna"),
+    601: ("ZAF", "ZA", "South Africa"),
+    603: ("AGO", "AO", "Angola"),
+    605: ("DZA", "DZ", "Algeria"),
+    607: ("ATF", "TF", "Saint Paul and Amsterdam Islands (France)"),
+    608: ("SHN", "SH", "Ascension Island"),
+    609: ("BDI", "BI", "Burundi"),
+    610: ("BEN", "BJ", "Benin"),
+    611: ("BWA", "BW", "Botswana"),
+    612: ("CAF", "CF", "Central African Republic"),
+    613: ("CMR", "CM", "Cameroon"),
+    615: ("COG", "CG", "Congo"),
+    616: ("COM", "KM", "Comoros"),
+    617: ("CPV", "CV", "Cabo Verde"),
+    618: ("ATF", "TF", "Crozet Archipelago (France)"),
+    619: ("CIV", "CI", "Côte d'Ivoire"),
+    620: ("COM", "KM", "Comoros"),
+    621: ("DJI", "DJ", "Djibouti"),
+    622: ("EGY", "EG", "Egypt"),
+    624: ("ETH", "ET", "Ethiopia"),
+    625: ("ERI", "ER", "Eritrea"),
+    626: ("GAB", "GA", "Gabon"),
+    627: ("GHA", "GH", "Ghana"),
+    629: ("GMB", "GM", "Gambia"),
+    630: ("GNB", "GW", "Guinea-Bissau"),
+    631: ("GNQ", "GQ", "Equatorial Guinea"),
+    632: ("GIN", "GN", "Guinea"),
+    633: ("BFA", "BF", "Burkina Faso"),
+    634: ("KEN", "KE", "Kenya"),
+    635: ("ATF", "TF", "Kerguelen Islands (France)"),
+    636: ("LBR", "LR", "Liberia"),
+    637: ("LBR", "LR", "Liberia"),
+    638: ("SSD", "SS", "South Sudan"),
+    642: ("LBY", "LY", "Libya"),
+    644: ("LSO", "LS", "Lesotho"),
+    645: ("MUS", "MU", "Mauritius"),
+    647: ("MDG", "MG", "Madagascar"),
+    649: ("MLI", "ML", "Mali"),
+    650: ("MOZ", "MZ", "Mozambique"),
+    654: ("MRT", "MR", "Mauritania"),
+    655: ("MWI", "MW", "Malawi"),
+    656: ("NER", "NE", "Niger"),
+    657: ("NGA", "NG", "Nigeria"),
+    659: ("NAM", "NA", "Namibia"),
+    660: ("REU", "RE", "Réunion"),
+    661: ("RWA", "RW", "Rwanda"),
+    662: ("SDN", "SD", "Sudan"),
+    663: ("SEN", "SN", "Senegal"),
+    664: ("SYC", "SC", "Seychelles"),
+    665: ("SHN", "SH", "Saint Helena"),
+    666: ("SOM", "SO", "Somalia"),
+    667: ("SLE", "SL", "Sierra Leone"),
+    668: ("STP", "ST", "Sao Tome and Principe"),
+    669: ("SWZ", "SZ", "Eswatini"),
+    670: ("TCD", "TD", "Chad"),
+    671: ("TGO", "TG", "Togo"),
+    672: ("TUN", "TN", "Tunisia"),
+    674: ("TZA", "TZ", "Tanzania"),
+    675: ("UGA", "UG", "Uganda"),
+    676: ("COD", "CD", "Democratic Republic of the Congo"),
+    677: ("TZA", "TZ", "Tanzania"),
+    678: ("ZMB", "ZM", "Zambia"),
+    679: ("ZWE", "ZW", "Zimbabwe"),
+    701: ("ARG", "AR", "Argentina"),
+    710: ("BRA", "BR", "Brazil"),
+    720: ("BOL", "BO", "Bolivia"),
+    725: ("CHL", "CL", "Chile"),
+    730: ("COL", "CO", "Colombia"),
+    735: ("ECU", "EC", "Ecuador"),
+    740: ("FLK", "FK", "Falkland Islands"),
+    745: ("GUF", "GF", "French Guiana"),
+    750: ("GUY", "GY", "Guyana"),
+    755: ("PRY", "PY", "Paraguay"),
+    760: ("PER", "PE", "Peru"),
+    765: ("SUR", "SR", "Suriname"),
+    770: ("URY", "UY", "Uruguay"),
+    775: ("VEN", "VE", "Venezuela"),
+}
+
+_MMSI_MAX = 999_999_999
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """The administration an MMSI belongs to, and what kind of station it is."""
+
+    mid: int
+    alpha3: str
+    alpha2: str
+    name: str
+    station: str  # ship, group, coast, sar_aircraft, aton, craft_associated, handheld
+
+
+@lru_cache(maxsize=1 << 17)  # the map asks for the same vessels' flags every second
+def flag_for_mmsi(mmsi: int | None) -> Flag | None:
+    """The flag of an MMSI, or None when it carries no MID or an unallocated one.
+
+    Formats (ITU-R M.585), written as nine digits with leading zeros:
+    ship ``MIDxxxxxx``, group ``0MIDxxxxx``, coast ``00MIDxxxx``, SAR aircraft
+    ``111MIDxxx``, aid to navigation ``99MIDxxxx``, craft associated with a parent ship
+    ``98MIDxxxx``, handheld VHF ``8MIDxxxxx``. AIS-SART, MOB and EPIRB-AIS (``970``, ``972``,
+    ``974``) carry no MID and give None.
+    """
+    if mmsi is None or not 0 < mmsi <= _MMSI_MAX:
+        return None
+    digits = f"{mmsi:09d}"
+    if digits.startswith("111"):
+        mid_text, station = digits[3:6], "sar_aircraft"
+    elif digits.startswith("00"):
+        mid_text, station = digits[2:5], "coast"
+    elif digits.startswith("0"):
+        mid_text, station = digits[1:4], "group"
+    elif digits.startswith("99"):
+        mid_text, station = digits[2:5], "aton"
+    elif digits.startswith("98"):
+        mid_text, station = digits[2:5], "craft_associated"
+    elif digits.startswith("8"):
+        mid_text, station = digits[1:4], "handheld"
+    elif digits[0] in "234567":
+        mid_text, station = digits[0:3], "ship"
+    else:
+        return None
+    mid = int(mid_text)
+    entry = MID_TABLE.get(mid)
+    if entry is None:
+        return None
+    alpha3, alpha2, name = entry
+    return Flag(mid=mid, alpha3=alpha3, alpha2=alpha2, name=name, station=station)

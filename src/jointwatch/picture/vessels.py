@@ -1,0 +1,394 @@
+"""The vessel picture: latest position and static data of every vessel a node has heard.
+
+Why columnar: the map asks "which vessels are in this box" many times a second while ingest
+updates thousands of vessels a second. State lives in NumPy arrays indexed by a slot per
+MMSI, so a batch updates with a few fancy-indexed assignments and an area query is one
+vectorised mask. Python work happens per vessel (slot lookup, building the JSON the API
+returns), never per position report.
+
+Not thread-safe on its own: the ingest service serialises access with its lock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jointwatch.picture.mid import flag_for_mmsi
+from jointwatch.picture.shiptypes import ship_type_text, type_group
+
+__all__ = ["VesselPicture", "ship_type_text", "type_group"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_TIME = np.iinfo(np.int64).min
+# Static field in the picture <- column of STATIC_SCHEMA.
+_STATIC_FIELDS: dict[str, str] = {
+    "name": "shipname",
+    "callsign": "callsign",
+    "imo": "imo",
+    "ship_type": "ship_type",
+    "length_m": "length_m",
+    "beam_m": "beam_m",
+    "draught_m": "draught_m",
+    "destination": "destination",
+    "ais_class": "ais_class",
+}
+_CLASS_A_POSITION = (1, 2, 3)
+_CLASS_B_POSITION = (18, 19)
+# Column name -> (dtype, value meaning "none").
+_COLUMNS: dict[str, tuple[Any, Any]] = {
+    "mmsi": (np.int64, 0),
+    "lat": (np.float64, np.nan),
+    "lon": (np.float64, np.nan),
+    "sog_kn": (np.float32, np.nan),
+    "cog_deg": (np.float32, np.nan),
+    "heading_deg": (np.int16, -1),
+    "nav_status": (np.int8, -1),
+    "msg_type": (np.int8, 0),
+    "time_us": (np.int64, _NO_TIME),
+    "source": (object, None),
+    "positions": (np.int64, 0),
+    "dirty": (np.bool_, False),
+    **{name: (object, None) for name in _STATIC_FIELDS},
+    **{f"{name}__time_us": (np.int64, _NO_TIME) for name in _STATIC_FIELDS},
+}
+
+
+class VesselPicture:
+    """Latest state and static data per MMSI, kept in memory and persisted by the store."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._index: dict[int, int] = {}
+        self._n = 0
+        self._cols: dict[str, np.ndarray] = {
+            name: np.full(max(capacity, 1), fill, dtype=dtype)
+            for name, (dtype, fill) in _COLUMNS.items()
+        }
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, mmsi: object) -> bool:
+        return mmsi in self._index
+
+    def mmsis(self) -> list[int]:
+        """Every MMSI in the picture, in the order first heard."""
+        return [int(m) for m in self._cols["mmsi"][: self._n]]
+
+    # ---- updates --------------------------------------------------------------------
+
+    def apply(self, positions: pa.Table, static: pa.Table) -> set[int]:
+        """Merge a batch; return the MMSIs whose position or static data changed.
+
+        A position replaces the stored one only when it is newer, so late or replayed data
+        never moves a ship backwards; it still counts towards the vessel's ``positions``.
+        Static fields merge one by one, the newest non-null value winning, so type 24 part
+        A (name) and part B (type, call sign, size) complete each other.
+        """
+        changed: set[int] = set()
+        if positions.num_rows:
+            changed |= self._apply_positions(positions)
+        if static.num_rows:
+            for name, column in _STATIC_FIELDS.items():
+                changed |= self._apply_static_field(name, static.select(["mmsi", "time", column]))
+        return changed
+
+    def _apply_positions(self, positions: pa.Table) -> set[int]:
+        latest, mmsi, counts = _latest_per_mmsi(positions)
+        slots = self._slots(mmsi)
+        cols = self._cols
+        cols["positions"][slots] += counts
+        cols["dirty"][slots] = True
+        time_us = _int_array(latest.column("time"), _NO_TIME)
+        newer = time_us > cols["time_us"][slots]
+        if not newer.any():
+            return set()
+        fresh = slots[newer]
+        cols["time_us"][fresh] = time_us[newer]
+        cols["lat"][fresh] = _float_array(latest.column("lat"))[newer]
+        cols["lon"][fresh] = _float_array(latest.column("lon"))[newer]
+        cols["sog_kn"][fresh] = _float_array(latest.column("sog_kn"))[newer]
+        cols["cog_deg"][fresh] = _float_array(latest.column("cog_deg"))[newer]
+        cols["heading_deg"][fresh] = _int_array(latest.column("heading_deg"), -1)[newer]
+        cols["nav_status"][fresh] = _int_array(latest.column("nav_status"), -1)[newer]
+        msg_type = _int_array(latest.column("msg_type"), 0)
+        cols["msg_type"][fresh] = msg_type[newer]
+        cols["source"][fresh] = _objects(latest.column("source").to_pylist())[newer]
+        # A class A or B position report says which transceiver the vessel carries.
+        ais_class = np.full(len(msg_type), None, dtype=object)
+        ais_class[np.isin(msg_type, _CLASS_A_POSITION)] = "A"
+        ais_class[np.isin(msg_type, _CLASS_B_POSITION)] = "B"
+        known = newer & (ais_class != None)  # noqa: E711 - elementwise on an object array
+        self._set_static(slots[known], "ais_class", ais_class[known], time_us[known])
+        return {int(m) for m in mmsi[newer]}
+
+    def _apply_static_field(self, name: str, rows: pa.Table) -> set[int]:
+        column = rows.column(2)
+        rows = rows.filter(column.is_valid())
+        if rows.num_rows == 0:
+            return set()
+        latest, mmsi, _ = _latest_per_mmsi(rows)
+        slots = self._slots(mmsi)
+        values_column = latest.column(2)
+        if pa.types.is_floating(values_column.type):
+            # Sizes are whole metres and draught tenths: drop float32 noise (5.300000190...).
+            values_column = pc.round(values_column.cast(pa.float64()), 2)
+        values = _objects(values_column.to_pylist())
+        time_us = _int_array(latest.column("time"), _NO_TIME)
+        return {int(m) for m in mmsi[self._set_static(slots, name, values, time_us)]}
+
+    def _set_static(
+        self, slots: np.ndarray, name: str, values: np.ndarray, time_us: np.ndarray
+    ) -> np.ndarray:
+        """Store values not older than what is held; return the mask of changed slots."""
+        cols = self._cols
+        field_time = cols[f"{name}__time_us"]
+        newer = time_us >= field_time[slots]
+        fresh = slots[newer]
+        field_time[fresh] = time_us[newer]
+        differs = np.zeros(len(slots), dtype=bool)
+        differs[newer] = cols[name][fresh] != values[newer]
+        cols[name][slots[differs]] = values[differs]
+        cols["dirty"][slots[differs]] = True
+        return differs
+
+    def _slots(self, mmsis: np.ndarray) -> np.ndarray:
+        """Slot of each (unique) MMSI, allocating slots for vessels not yet seen."""
+        get = self._index.get
+        found = [get(m, -1) for m in mmsis.tolist()]
+        new = [m for m, slot in zip(mmsis.tolist(), found, strict=True) if slot < 0]
+        if new:
+            self._reserve(self._n + len(new))
+            for m in new:
+                self._index[m] = self._n
+                self._n += 1
+            self._cols["mmsi"][self._n - len(new) : self._n] = new
+            found = [self._index[m] for m in mmsis.tolist()]
+        return np.asarray(found, dtype=np.int64)
+
+    def _reserve(self, size: int) -> None:
+        capacity = len(self._cols["mmsi"])
+        if size <= capacity:
+            return
+        while capacity < size:
+            capacity *= 2
+        for name, (dtype, fill) in _COLUMNS.items():
+            grown = np.full(capacity, fill, dtype=dtype)
+            grown[: self._n] = self._cols[name][: self._n]
+            self._cols[name] = grown
+
+    # ---- queries --------------------------------------------------------------------
+
+    def get(self, mmsi: int) -> dict[str, Any] | None:
+        """Everything known about one vessel (the detail panel), or None."""
+        slot = self._index.get(mmsi)
+        if slot is None:
+            return None
+        c = self._cols
+        ship_type = c["ship_type"][slot]
+        flag = flag_for_mmsi(mmsi)
+        return {
+            "mmsi": mmsi,
+            "name": c["name"][slot],
+            "callsign": c["callsign"][slot],
+            "imo": c["imo"][slot],
+            "ship_type": ship_type,
+            "ship_type_text": ship_type_text(ship_type),
+            "type_group": type_group(ship_type),
+            "length_m": c["length_m"][slot],
+            "beam_m": c["beam_m"][slot],
+            "draught_m": c["draught_m"][slot],
+            "destination": c["destination"][slot],
+            "ais_class": c["ais_class"][slot],
+            "flag": flag.alpha3 if flag else None,
+            "flag_name": flag.name if flag else None,
+            **self._state_at(slot),
+            "source": c["source"][slot],
+            "positions": int(c["positions"][slot]),
+        }
+
+    def summary(self, mmsi: int) -> dict[str, Any] | None:
+        """The map's view of one vessel, or None."""
+        slot = self._index.get(mmsi)
+        return None if slot is None else self._summary_at(slot)
+
+    def summaries(self, mmsis: Iterable[int]) -> list[dict[str, Any]]:
+        """Map summaries of the given vessels; MMSIs not in the picture are skipped."""
+        get = self._index.get
+        return [self._summary_at(slot) for m in mmsis if (slot := get(m)) is not None]
+
+    def in_bbox(
+        self, min_lon: float, min_lat: float, max_lon: float, max_lat: float, limit: int = 5000
+    ) -> list[dict[str, Any]]:
+        """Vessels whose last position is in the box, most recently heard first.
+
+        ``min_lon > max_lon`` means the box crosses the antimeridian (e.g. 170 to -170).
+        """
+        n = self._n
+        lat = self._cols["lat"][:n]
+        lon = self._cols["lon"][:n]
+        mask = (lat >= min_lat) & (lat <= max_lat)  # NaN (no position yet) is never inside
+        if min_lon <= max_lon:
+            mask &= (lon >= min_lon) & (lon <= max_lon)
+        else:
+            mask &= (lon >= min_lon) | (lon <= max_lon)
+        slots = np.flatnonzero(mask)
+        if limit <= 0:
+            return []
+        recent_first = np.argsort(-self._cols["time_us"][slots], kind="stable")[:limit]
+        return [self._summary_at(int(slot)) for slot in slots[recent_first]]
+
+    def _summary_at(self, slot: int) -> dict[str, Any]:
+        c = self._cols
+        mmsi = int(c["mmsi"][slot])
+        flag = flag_for_mmsi(mmsi)
+        state = self._state_at(slot)
+        return {
+            "mmsi": mmsi,
+            "name": c["name"][slot],
+            "lat": state["lat"],
+            "lon": state["lon"],
+            "sog_kn": state["sog_kn"],
+            "cog_deg": state["cog_deg"],
+            "heading_deg": state["heading_deg"],
+            "type_group": type_group(c["ship_type"][slot]),
+            "flag": flag.alpha3 if flag else None,
+            "time": state["time"],
+            "ais_class": c["ais_class"][slot],
+        }
+
+    def _state_at(self, slot: int) -> dict[str, Any]:
+        c = self._cols
+        time_us = int(c["time_us"][slot])
+        return {
+            "lat": _opt_float(c["lat"][slot], 6),
+            "lon": _opt_float(c["lon"][slot], 6),
+            "sog_kn": _opt_float(c["sog_kn"][slot], 1),
+            "cog_deg": _opt_float(c["cog_deg"][slot], 1),
+            "heading_deg": _opt_int(c["heading_deg"][slot]),
+            "nav_status": _opt_int(c["nav_status"][slot]),
+            "time": None if time_us == _NO_TIME else _iso(time_us),
+        }
+
+    # ---- persistence ----------------------------------------------------------------
+
+    def dirty_rows(self) -> list[dict[str, Any]]:
+        """Vessels changed since ``clear_dirty``, as rows of the store's ``vessels`` table."""
+        return [self._row_at(int(slot)) for slot in np.flatnonzero(self._cols["dirty"][: self._n])]
+
+    def clear_dirty(self) -> None:
+        """Mark every vessel as persisted."""
+        self._cols["dirty"][: self._n] = False
+
+    def _row_at(self, slot: int) -> dict[str, Any]:
+        c = self._cols
+        mmsi = int(c["mmsi"][slot])
+        flag = flag_for_mmsi(mmsi)
+        time_us = int(c["time_us"][slot])
+        static_us = max(int(c[f"{name}__time_us"][slot]) for name in _STATIC_FIELDS)
+        return {
+            "mmsi": mmsi,
+            **{name: c[name][slot] for name in _STATIC_FIELDS},
+            "flag": flag.alpha3 if flag else None,
+            "type_group": type_group(c["ship_type"][slot]),
+            "lat": _opt_float(c["lat"][slot]),
+            "lon": _opt_float(c["lon"][slot]),
+            "sog_kn": _opt_float(c["sog_kn"][slot]),
+            "cog_deg": _opt_float(c["cog_deg"][slot]),
+            "heading_deg": _opt_int(c["heading_deg"][slot]),
+            "nav_status": _opt_int(c["nav_status"][slot]),
+            "msg_type": _opt_int(c["msg_type"][slot], none=0),
+            "time": None if time_us == _NO_TIME else _datetime(time_us),
+            "static_time": None if static_us == _NO_TIME else _datetime(static_us),
+            "source": c["source"][slot],
+            "positions": int(c["positions"][slot]),
+        }
+
+    def load(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Restore vessels saved by ``dirty_rows`` (at start-up, from the store)."""
+        if not rows:
+            return
+        slots = self._slots(np.array([int(row["mmsi"]) for row in rows], dtype=np.int64))
+        c = self._cols
+        for slot, row in zip(slots.tolist(), rows, strict=True):
+            static_us = _micros(row.get("static_time"))
+            for name in _STATIC_FIELDS:
+                c[name][slot] = row.get(name)
+                c[f"{name}__time_us"][slot] = static_us
+            time_us = _micros(row.get("time"))
+            c["time_us"][slot] = time_us
+            for name, fill in (
+                ("lat", np.nan),
+                ("lon", np.nan),
+                ("sog_kn", np.nan),
+                ("cog_deg", np.nan),
+                ("heading_deg", -1),
+                ("nav_status", -1),
+                ("msg_type", 0),
+            ):
+                value = row.get(name)
+                c[name][slot] = fill if value is None else value
+            c["source"][slot] = row.get("source")
+            c["positions"][slot] = int(row.get("positions") or 0)
+            c["dirty"][slot] = False
+
+
+def _latest_per_mmsi(table: pa.Table) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """The newest row of each MMSI, the MMSIs (ascending) and how many rows each had."""
+    order = pc.sort_indices(table, sort_keys=[("mmsi", "ascending"), ("time", "ascending")])
+    mmsi_sorted = table.column("mmsi").take(order).to_numpy()
+    # The last row of each run of equal MMSIs is the newest report of that vessel.
+    last = np.flatnonzero(np.append(mmsi_sorted[1:] != mmsi_sorted[:-1], True))
+    counts = np.diff(np.append(-1, last))
+    latest = table.take(order.take(pa.array(last)))
+    return latest, mmsi_sorted[last], counts
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-D object array (``np.array`` would guess a shape from nested values)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _float_array(column: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(column.cast(pa.float64()), math.nan).to_numpy())
+
+
+def _int_array(column: pa.ChunkedArray, fill: int) -> np.ndarray:
+    return np.asarray(pc.fill_null(column.cast(pa.int64()), fill).to_numpy())
+
+
+def _opt_float(value: Any, digits: int | None = None) -> float | None:
+    number = float(value)
+    if math.isnan(number):
+        return None
+    return number if digits is None else round(number, digits)
+
+
+def _opt_int(value: Any, none: int = -1) -> int | None:
+    number = int(value)
+    return None if number == none else number
+
+
+def _datetime(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _micros(value: datetime | None) -> int:
+    if value is None:
+        return int(_NO_TIME)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _iso(micros: int) -> str:
+    """ISO 8601 in UTC with milliseconds and a ``Z``, as the API and console expect."""
+    return _datetime(micros).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -1,0 +1,260 @@
+"""The ingest service: the one path every sentence takes into a node.
+
+Why one class: the TCP/UDP listeners, ``POST /api/ingest``, ``jointwatch ingest --direct``
+and the demo all feed the same ``IngestService``, so the picture, the archive, the counters
+and the journal cannot disagree about what a node has seen.
+
+Threading: ingest is CPU work on NumPy/Arrow batches; the server runs it in worker threads
+(``asyncio.to_thread``) under ``_lock`` so the event loop keeps serving the console.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from jointwatch.ais import AisPipeline
+from jointwatch.config import Settings
+from jointwatch.journal import (
+    JournalPosition,
+    RawJournal,
+    iter_journal,
+    read_checkpoint,
+    write_checkpoint,
+)
+from jointwatch.picture.archive import PositionArchive
+from jointwatch.picture.positions import split_decoded
+from jointwatch.picture.schema import POSITION_SCHEMA, STATIC_SCHEMA
+from jointwatch.picture.vessels import VesselPicture
+from jointwatch.store import CounterRepository, VesselRepository, make_engine, migrate
+
+__all__ = ["BatchResult", "IngestService"]
+
+log = logging.getLogger(__name__)
+
+# The archive is flushed by the service, never on its own, so that every Parquet write is
+# paired with a journal checkpoint (see ``_checkpoint_locked``).
+_NO_AUTO_FLUSH = 2**62
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one ingested batch did, for the caller's progress display."""
+
+    lines: int
+    decoded: int
+    positions: int
+    vessels_changed: int
+
+
+class IngestService:
+    """Owns a node's pipeline, vessel picture, position archive, journal and counters."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(settings.effective_database_url)
+        migrate(self.engine)
+        self.vessel_repo = VesselRepository(self.engine)
+        self.counter_repo = CounterRepository(self.engine)
+        self.pipeline = AisPipeline(
+            dedupe_window_s=settings.dedupe_window_s,
+            assembly_timeout_s=settings.assembly_timeout_s,
+        )
+        self.picture = VesselPicture()
+        self.picture.load(self.vessel_repo.load_all())
+        self.archive = PositionArchive(
+            settings.data_dir / "archive" / "positions", flush_rows=_NO_AUTO_FLUSH
+        )
+        self.journal = RawJournal(settings.data_dir / "journal") if settings.journal else None
+        # Counters persisted by earlier runs; this run's counts are added on top.
+        self._base_counters = self.counter_repo.load()
+        self._picture_rejected: dict[str, int] = {}
+        self._csv_rows = 0
+        self._positions = 0
+        self._changed: set[int] = set()
+        self._lock = threading.Lock()
+        self._last_archive_flush = time.monotonic()
+        self._replaying = False
+        self._replay_position: JournalPosition | None = None
+        self.recovered_lines = self._recover() if self.journal is not None else 0
+
+    def _recover(self) -> int:
+        """Replay the journal written after the last checkpoint (the node did not stop cleanly).
+
+        Why this is exact: the archive, the vessel rows and the counters are saved together
+        with the checkpoint, so what lies after it reached none of them.
+        """
+        assert self.journal is not None
+        lines = 0
+        self._replaying = True  # replayed lines are journaled already
+        try:
+            root = self.journal.root
+            for record in iter_journal(root, after=read_checkpoint(root)):
+                self._replay_position = record.end
+                self.ingest_lines(record.lines, record.source, record.rx_time_s)
+                lines += len(record.lines)
+        finally:
+            self._replaying = False
+            self._replay_position = None
+        if lines:
+            log.warning("recovered %d journaled lines the store did not have yet", lines)
+        with self._lock:
+            self._checkpoint_locked()
+        return lines
+
+    # ---- ingest -------------------------------------------------------------------------
+
+    def ingest_lines(
+        self, lines: Sequence[bytes], source: str, rx_time_s: float | None = None
+    ) -> BatchResult:
+        """Journal, then decode and apply a batch of raw NMEA lines."""
+        rx = time.time() if rx_time_s is None else rx_time_s
+        with self._lock:
+            if self.journal is not None and not self._replaying:
+                self.journal.append(lines, source, rx)
+            decoded = self.pipeline.process(lines, source, rx)
+            batch = split_decoded(decoded)
+            for reason, count in batch.rejected.items():
+                self._picture_rejected[reason] = self._picture_rejected.get(reason, 0) + count
+            changed = self._apply(batch.positions, batch.static)
+        return BatchResult(len(lines), decoded.num_rows, batch.positions.num_rows, changed)
+
+    def ingest_tables(self, positions: pa.Table, static: pa.Table) -> BatchResult:
+        """Apply already-columnar positions and static data (CSV archives)."""
+        positions = positions.select(POSITION_SCHEMA.names).cast(POSITION_SCHEMA)
+        static = static.select(STATIC_SCHEMA.names).cast(STATIC_SCHEMA)
+        with self._lock:
+            self._csv_rows += positions.num_rows
+            changed = self._apply(positions, static)
+        return BatchResult(positions.num_rows, positions.num_rows, positions.num_rows, changed)
+
+    def _apply(self, positions: pa.Table, static: pa.Table) -> int:
+        if positions.num_rows:
+            self.archive.append(positions)
+            self._positions += positions.num_rows
+        changed = self.picture.apply(positions, static)
+        self._changed |= changed
+        if self.archive.pending_rows >= self.settings.archive_flush_rows:
+            self._checkpoint_locked()
+        return len(changed)
+
+    def take_changed(self) -> set[int]:
+        """MMSIs changed since the last call (the WebSocket hub pushes them)."""
+        with self._lock:
+            changed, self._changed = self._changed, set()
+        return changed
+
+    # ---- queries (under the lock: ingest threads mutate the picture) -------------------
+
+    def summaries(self, mmsis: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Map summaries of the given vessels, or of every vessel when ``mmsis`` is None."""
+        with self._lock:
+            wanted = self.picture.mmsis() if mmsis is None else mmsis
+            return self.picture.summaries(wanted)
+
+    def vessel(self, mmsi: int) -> dict[str, Any] | None:
+        """Full state and static data of one vessel."""
+        with self._lock:
+            return self.picture.get(mmsi)
+
+    def in_bbox(
+        self, min_lon: float, min_lat: float, max_lon: float, max_lat: float, limit: int
+    ) -> list[dict[str, Any]]:
+        """Vessels whose last position is inside the box."""
+        with self._lock:
+            return self.picture.in_bbox(min_lon, min_lat, max_lon, max_lat, limit=limit)
+
+    # ---- persistence --------------------------------------------------------------------
+
+    def flush(self, *, force_archive: bool = False) -> None:
+        """Persist changed vessels; write the archive and a checkpoint when due or forced."""
+        with self._lock:
+            self.pipeline.flush(time.time())
+            due = time.monotonic() - self._last_archive_flush >= self.settings.archive_flush_s
+            if force_archive or due:
+                self._checkpoint_locked()
+            else:
+                self._save_vessels_locked()
+
+    def _save_vessels_locked(self) -> None:
+        # Idempotent: a replayed older position never overwrites a newer vessel state.
+        rows = self.picture.dirty_rows()
+        self.picture.clear_dirty()
+        if rows:
+            self.vessel_repo.upsert(rows)
+
+    def _checkpoint_locked(self) -> None:
+        """Archive, vessels and counters to disk, then mark the journal position they cover.
+
+        Counters are saved only here so that a crash followed by recovery counts every
+        journaled line exactly once.
+        """
+        if self._replaying:
+            position = self._replay_position
+        else:
+            position = self.journal.position() if self.journal is not None else None
+        self.archive.flush()
+        self._save_vessels_locked()
+        self.counter_repo.save(self._counters_locked())
+        if position is not None and self.journal is not None:
+            write_checkpoint(self.journal.root, position)
+        self._last_archive_flush = time.monotonic()
+
+    def close(self) -> None:
+        """Flush everything; a restarted node sees all that was ingested before."""
+        self.flush(force_archive=True)
+        if self.journal is not None:
+            self.journal.close()
+        self.engine.dispose()
+
+    # ---- statistics ---------------------------------------------------------------------
+
+    def _counters_locked(self) -> dict[str, int]:
+        stats = self.pipeline.stats
+        current: dict[str, int] = {
+            "sentences_read": stats.lines_read,
+            "sentences_ok": stats.sentences_ok,
+            "decoded": stats.decoded,
+            "duplicates": stats.duplicates,
+            "positions": self._positions,
+            "csv_rows": self._csv_rows,
+        }
+        for reason, count in stats.rejected.items():
+            current[f"rejected.{reason}"] = current.get(f"rejected.{reason}", 0) + count
+        for reason, count in self._picture_rejected.items():
+            current[f"rejected.{reason}"] = current.get(f"rejected.{reason}", 0) + count
+        totals = dict(self._base_counters)
+        for name, value in current.items():
+            totals[name] = totals.get(name, 0) + value
+        return totals
+
+    def stats(self) -> dict[str, Any]:
+        """Ingest statistics since the node's database was created."""
+        with self._lock:
+            counters = self._counters_locked()
+            vessels = len(self.picture)
+            pending = self.archive.pending_rows
+        rejected = {
+            name.removeprefix("rejected."): value
+            for name, value in sorted(counters.items())
+            if name.startswith("rejected.")
+        }
+        return {
+            "sentences_read": counters.get("sentences_read", 0),
+            "sentences_ok": counters.get("sentences_ok", 0),
+            "decoded": counters.get("decoded", 0),
+            "duplicates": counters.get("duplicates", 0),
+            "rejected": rejected,
+            "rejected_total": sum(rejected.values()),
+            "positions": counters.get("positions", 0),
+            "csv_rows": counters.get("csv_rows", 0),
+            "vessels": vessels,
+            "archive_pending_rows": pending,
+        }

@@ -1,0 +1,29 @@
+"""The raw journal keeps every received line and reads back in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jointwatch.journal import RawJournal, iter_journal
+
+
+def test_journal_round_trips_lines_sources_and_times(tmp_path: Path) -> None:
+    journal = RawJournal(tmp_path)
+    journal.append([b"!AIVDM,1,1,,A,abc,0*00", b"second\r\n"], "rx\tone", 1_700_000_000.25)
+    journal.append([b"third"], "udp:127.0.0.1:9", 1_700_000_000.5)
+    journal.close()
+    records = list(iter_journal(tmp_path))
+    assert [r.source for r in records] == ["rx one", "udp:127.0.0.1:9"]
+    assert records[0].lines == [b"!AIVDM,1,1,,A,abc,0*00", b"second"]
+    assert records[0].rx_time_s == 1_700_000_000.25
+    assert records[1].lines == [b"third"]
+
+
+def test_journal_splits_files_by_utc_hour(tmp_path: Path) -> None:
+    journal = RawJournal(tmp_path)
+    journal.append([b"a"], "s", 1_700_000_000.0)  # 2023-11-14 22:13 UTC
+    journal.append([b"b"], "s", 1_700_000_000.0 + 3600)
+    journal.close()
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/*.jnl"))
+    assert files == ["2023-11-14/22.jnl", "2023-11-14/23.jnl"]
+    assert [line for r in iter_journal(tmp_path) for line in r.lines] == [b"a", b"b"]

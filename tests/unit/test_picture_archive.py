@@ -1,0 +1,163 @@
+"""PositionArchive: Parquet by UTC day, tracks, restart and compaction."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from jointwatch.picture.archive import PositionArchive
+from jointwatch.picture.schema import POSITION_SCHEMA
+
+MIDNIGHT = datetime(2025, 3, 2, 0, 0, tzinfo=UTC)
+MMSI = 574000001
+
+
+def positions(*rows: dict[str, Any]) -> pa.Table:
+    base = {
+        "mmsi": MMSI,
+        "lat": 10.0,
+        "lon": 107.0,
+        "sog_kn": 10.0,
+        "cog_deg": 90.0,
+        "heading_deg": 90,
+        "nav_status": 0,
+        "msg_type": 1,
+        "source": "rx1",
+    }
+    return pa.Table.from_pylist([{**base, **row} for row in rows], schema=POSITION_SCHEMA)
+
+
+def minutes(*offsets: int, mmsi: int = MMSI) -> pa.Table:
+    """One position per offset (minutes from midnight), latitude rising with time."""
+    return positions(
+        *[
+            {"mmsi": mmsi, "time": MIDNIGHT + timedelta(minutes=m), "lat": 10 + m / 100}
+            for m in offsets
+        ]
+    )
+
+
+def test_flush_writes_one_partition_per_utc_day(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(-30, -10, 10, 30))
+    assert archive.flush() == 4
+    assert archive.days() == [date(2025, 3, 1), date(2025, 3, 2)]
+    for day in ("2025-03-01", "2025-03-02"):
+        assert len(list((tmp_path / f"day={day}").glob("part-*.parquet"))) == 1
+    assert not list(tmp_path.rglob(".*"))  # no temporary files left behind
+    assert archive.pending_rows == 0
+
+
+def test_track_spans_two_days_sorted_by_time(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(30, -30, 10, -10))
+    archive.append(minutes(0, mmsi=366000001))
+    archive.flush()
+    track = archive.track(MMSI, MIDNIGHT - timedelta(hours=1), MIDNIGHT + timedelta(hours=1))
+    assert track.schema == POSITION_SCHEMA
+    expected = [MIDNIGHT + timedelta(minutes=m) for m in (-30, -10, 10, 30)]
+    assert track.column("time").to_pylist() == expected
+    assert set(track.column("mmsi").to_pylist()) == {MMSI}
+
+
+def test_track_respects_the_time_window_inclusively(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(-30, -10, 10, 30))
+    archive.flush()
+    track = archive.track(MMSI, MIDNIGHT - timedelta(minutes=10), MIDNIGHT + timedelta(minutes=10))
+    assert len(track) == 2
+
+
+def test_track_includes_the_unflushed_buffer(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(-10))
+    archive.flush()
+    archive.append(minutes(10))
+    assert archive.pending_rows == 1
+    track = archive.track(MMSI, MIDNIGHT - timedelta(hours=1), MIDNIGHT + timedelta(hours=1))
+    assert len(track) == 2
+    assert archive.count() == 2
+
+
+def test_identical_positions_appear_once_in_a_track(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(5))
+    archive.flush()
+    archive.append(minutes(5))  # heard again by a second receiver
+    track = archive.track(MMSI, MIDNIGHT, MIDNIGHT + timedelta(hours=1))
+    assert len(track) == 1
+
+
+def test_naive_query_times_are_taken_as_utc(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(5))
+    naive = MIDNIGHT.replace(tzinfo=None)
+    assert len(archive.track(MMSI, naive, naive + timedelta(hours=1))) == 1
+
+
+def test_reaching_flush_rows_flushes_automatically(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path, flush_rows=3)
+    archive.append(minutes(1, 2))
+    assert archive.pending_rows == 2
+    archive.append(minutes(3))
+    assert archive.pending_rows == 0
+    assert archive.count() == 3
+
+
+def test_restarted_archive_on_the_same_root_returns_the_data(tmp_path: Path) -> None:
+    first = PositionArchive(tmp_path)
+    first.append(minutes(-10, 10))
+    first.flush()
+    del first
+    second = PositionArchive(tmp_path)
+    track = second.track(MMSI, MIDNIGHT - timedelta(hours=1), MIDNIGHT + timedelta(hours=1))
+    assert len(track) == 2
+    assert second.count() == 2
+
+
+def test_compaction_merges_a_days_files_and_preserves_rows(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path)
+    for offset in range(5):
+        archive.append(minutes(offset, 100 + offset))
+        archive.append(minutes(offset, mmsi=366000001))
+        archive.flush()
+    day_dir = tmp_path / "day=2025-03-02"
+    before = archive.track(MMSI, MIDNIGHT, MIDNIGHT + timedelta(days=1))
+    assert len(list(day_dir.glob("part-*.parquet"))) == 5
+
+    assert archive.compact("2025-03-02") == 5
+    assert len(list(day_dir.glob("part-*.parquet"))) == 1
+    assert archive.count() == 15
+    assert archive.track(MMSI, MIDNIGHT, MIDNIGHT + timedelta(days=1)).equals(before)
+    assert archive.compact(date(2025, 3, 2)) == 0  # nothing left to merge
+
+
+def test_tracks_stay_complete_while_another_thread_appends_and_compacts(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path, flush_rows=2)
+    archive.append(minutes(0, 1))  # flushed: two rows the reader must always see
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for offset in range(2, 60):
+                archive.append(minutes(offset, mmsi=366000001))
+                if offset % 10 == 0:
+                    archive.compact(date(2025, 3, 2))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            stop.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    lengths = []
+    while not stop.is_set():
+        lengths.append(len(archive.track(MMSI, MIDNIGHT, MIDNIGHT + timedelta(hours=2))))
+    thread.join()
+    assert errors == []
+    assert set(lengths) <= {2}
