@@ -1,0 +1,67 @@
+"""B1: AIS decode, JointWatch's batch pipeline vs pyais per sentence, same file, same run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import corpus_file, measure, write_result
+
+
+def pyais_decode(path: Path) -> int:
+    """The peer: pyais reads the file (TAG blocks, multi-part assembly) and decodes each."""
+    from pyais.stream import FileReaderStream
+
+    count = 0
+    for message in FileReaderStream(str(path)):
+        message.decode()
+        count += 1
+    return count
+
+
+def jointwatch_decode(path: Path) -> int:
+    """Ours: file batches through the AisPipeline (framing, assembly, dedupe, decode)."""
+    from jointwatch.ais import AisPipeline
+    from jointwatch.sources import iter_file_batches
+
+    pipeline = AisPipeline()
+    decoded = 0
+    for batch in iter_file_batches(path, batch_lines=20_000):
+        decoded += pipeline.process(batch.lines, batch.source, batch.rx_time_s).num_rows
+    pipeline.flush(float("inf"))
+    return decoded
+
+
+def run(size: int, runs: int) -> dict[str, Any]:
+    path = corpus_file(size)
+    peer = measure(lambda: pyais_decode(path), runs)
+    ours = measure(lambda: jointwatch_decode(path), runs)
+    result = {
+        "benchmark": "B1 decode",
+        "sentences": size,
+        "pyais": peer,
+        "jointwatch": ours,
+        "ratio": ours["rate_per_s"] / peer["rate_per_s"],
+    }
+    write_result("b1", result)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    r = run(args.size, args.runs)
+    print(
+        f"| B1 decode, {r['sentences']:,} sentences | pyais {r['pyais']['rate_per_s']:,.0f}/s "
+        f"| JointWatch {r['jointwatch']['rate_per_s']:,.0f}/s | {r['ratio']:.2f}x |"
+    )
+
+
+if __name__ == "__main__":
+    main()

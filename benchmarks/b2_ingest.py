@@ -1,0 +1,66 @@
+"""B2: ingest end to end (journal, decode, dedupe, picture, Parquet, SQLite) vs pyais decode."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from b1_decode import pyais_decode
+from common import corpus_file, measure, write_result
+
+
+def jointwatch_ingest(path: Path) -> int:
+    """What `jointwatch ingest --direct` does, on a fresh data directory each run."""
+    from jointwatch.config import Settings
+    from jointwatch.service import IngestService
+    from jointwatch.sources import iter_file_batches
+
+    data_dir = Path(tempfile.mkdtemp(prefix="jw-b2-"))
+    try:
+        service = IngestService(Settings(data_dir=data_dir))
+        lines = 0
+        for batch in iter_file_batches(path, batch_lines=20_000):
+            service.ingest_lines(batch.lines, batch.source, batch.rx_time_s)
+            lines += len(batch.lines)
+        service.close()
+        return lines
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run(size: int, runs: int) -> dict[str, Any]:
+    path = corpus_file(size)
+    peer = measure(lambda: pyais_decode(path), runs)
+    ours = measure(lambda: jointwatch_ingest(path), runs)
+    result = {
+        "benchmark": "B2 ingest end to end (no detectors yet)",
+        "sentences": size,
+        "pyais_decode_only": peer,
+        "jointwatch_ingest": ours,
+        "ratio": ours["rate_per_s"] / peer["rate_per_s"],
+    }
+    write_result("b2", result)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    r = run(args.size, args.runs)
+    print(
+        f"| B2 ingest, {r['sentences']:,} sentences | pyais decode-only "
+        f"{r['pyais_decode_only']['rate_per_s']:,.0f}/s | JointWatch end to end "
+        f"{r['jointwatch_ingest']['rate_per_s']:,.0f}/s | {r['ratio']:.2f}x |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Shared pieces of the benchmarks: the fixed-seed corpus, timing, and result files.
+
+Method (../shared/BENCHMARKS.md): fixed seed, one warm-up, median of N runs with min-max,
+the peer measured in the same run, results as JSON with the CPU model and the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+CORPUS_DIR = HERE / "corpus"
+RESULTS_DIR = HERE / "results"
+START_S = 1_764_000_000  # 2025-11-24T16:00:00Z: corpus receive times start here
+STATIONS = ("rx-vungtau", "rx-danang", "rx-manila", "rx-spore")
+
+
+def corpus_file(n_sentences: int, seed: int = 42) -> Path:
+    """The B1 workload as a file of TAG-blocked sentences, generated once and cached."""
+    from jointwatch.ais import with_tag_block
+    from jointwatch.ais.corpus import corpus_sentences
+
+    path = CORPUS_DIR / f"b1-{n_sentences}-{seed}.nmea"
+    if path.exists():
+        return path
+    CORPUS_DIR.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    sentences = corpus_sentences(n_sentences, seed=seed)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as fh:
+        for index, sentence in enumerate(sentences):
+            # About 30 sentences a second of receive time, spread over four stations.
+            if sentence.startswith("!AIVDM,2,2"):
+                fh.write(sentence + "\n")  # later parts carry no TAG block, as real feeds
+                continue
+            stamp = START_S + index // 30
+            station = STATIONS[index % len(STATIONS)]
+            fh.write(with_tag_block(sentence, c=stamp, s=station) + "\n")
+    tmp.rename(path)
+    print(f"generated {len(sentences):,} sentences in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+def measure(fn: Callable[[], int], runs: int) -> dict[str, Any]:
+    """Warm up once, then time ``runs`` runs; ``fn`` returns how many items it processed."""
+    items = fn()
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - started)
+    median = statistics.median(seconds)
+    return {
+        "items": items,
+        "runs": runs,
+        "median_s": median,
+        "min_s": min(seconds),
+        "max_s": max(seconds),
+        "rate_per_s": items / median,
+    }
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores and the commit, so results can be compared honestly."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=HERE,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        commit = "unknown"
+    import os
+
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "commit": commit,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def write_result(name: str, result: dict[str, Any]) -> Path:
+    """Save one benchmark's result as JSON under benchmarks/results/."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **result}, indent=2) + "\n")
+    return path

@@ -1,0 +1,35 @@
+"""Run the benchmarks (`make bench`) and print the README's performance table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import b1_decode
+import b2_ingest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=1_000_000)
+    args = parser.parse_args()
+    b1 = b1_decode.run(args.size, runs=5)
+    b2 = b2_ingest.run(args.size, runs=3)
+    print("| benchmark | peer (same run) | JointWatch | ratio |")
+    print("|---|---|---|---|")
+    print(
+        f"| B1 decode, {args.size:,} sentences | pyais {b1['pyais']['rate_per_s']:,.0f}/s | "
+        f"{b1['jointwatch']['rate_per_s']:,.0f}/s | {b1['ratio']:.2f}x |"
+    )
+    print(
+        f"| B2 ingest end to end | pyais decode-only "
+        f"{b2['pyais_decode_only']['rate_per_s']:,.0f}/s | "
+        f"{b2['jointwatch_ingest']['rate_per_s']:,.0f}/s | {b2['ratio']:.2f}x |"
+    )
+
+
+if __name__ == "__main__":
+    main()
