@@ -100,6 +100,7 @@ class Vessel:
     destination: str = ""
     lane: Lane | None = None
     dest_style: int = 0
+    send_static: bool = True
 
     @property
     def interval_s(self) -> int:
@@ -256,7 +257,7 @@ class _Builder:
             "fishing",
             flag,
             fishing_name(flag, rng),
-            self.orbit(lat0, lon0, radius, float(rng.uniform(2.5, 6.0))),
+            self.orbit(lat0, lon0, radius, float(rng.uniform(4.0, 7.0))),  # trawls at 3-5 kn
             ship_type=30,
             length_m=length,
             beam_m=length / float(rng.uniform(3.5, 5)),
@@ -293,7 +294,10 @@ class _Builder:
         rng = self.rng
         area, flag, lat0, lon0, radius = TUG_AREAS[n % len(TUG_AREAS)]
         if n % 3 == 2:
-            motion: Motion = HoldMotion(lat0, lon0, float(rng.uniform(0, 1000)))
+            # Each at its own mooring, a few hundred metres to a mile from the area's centre.
+            moor_lat = lat0 + float(rng.uniform(-0.015, 0.015))
+            moor_lon = lon0 + float(rng.uniform(-0.015, 0.015))
+            motion: Motion = HoldMotion(moor_lat, moor_lon, float(rng.uniform(0, 1000)))
             self.add(
                 "sar",
                 flag,

@@ -129,9 +129,17 @@ class LaneMotion(Motion):
         course = np.where(returning, (course + 180.0) % 360.0, course)
         # Keep to starboard in open water, fading to the centre line near the ports.
         taper = np.clip(np.minimum(s, self.line.length_nm - s) / 15.0, 0.0, 1.0)
-        lat, lon = _offset(lat, lon, course, self.offset_nm * taper)
-        lat = np.where(anchored, lat + self.anchor_dlat, lat)
-        lon = np.where(anchored, lon + self.anchor_dlon, lon)
+        # Offset across a chord of the lane, not the local leg, so a sharp waypoint bends
+        # the track instead of making the ship jump sideways.
+        ahead_lat, ahead_lon, _ = self.line.at(np.minimum(s + 3.0, self.line.length_nm))
+        behind_lat, behind_lon, _ = self.line.at(np.maximum(s - 3.0, 0.0))
+        chord = bearing_deg(behind_lat, behind_lon, ahead_lat, ahead_lon)
+        chord = np.where(returning, (chord + 180.0) % 360.0, chord)
+        lat, lon = _offset(lat, lon, chord, self.offset_nm * taper)
+        # Ease into the anchor berth over the last 2 nm, so arriving is not a jump.
+        berth = np.clip(1.0 - np.minimum(s, self.line.length_nm - s) / 2.0, 0.0, 1.0)
+        lat = lat + self.anchor_dlat * berth
+        lon = lon + self.anchor_dlon * berth
         wobble = noise(t, self.key)
         sog = np.where(anchored, 0.1 * np.abs(wobble), self.nominal_kn * (1 + 0.02 * wobble))
         cog = np.where(anchored, (course + 40.0 * wobble) % 360.0, course + 0.8 * wobble)

@@ -32,6 +32,7 @@ from jointwatch.exercise.fleet import (
 from jointwatch.exercise.geography import SATELLITE_STATION, SHORE_RANGE_NM, STATIONS
 from jointwatch.exercise.motion import HoldMotion, LaneMotion, noise
 from jointwatch.exercise.nmea import encode_tagged
+from jointwatch.exercise.scripted import ScriptedMotion, ScriptedVessel, TruthEvent, script
 
 __all__ = ["Scenario", "stream_scenario", "write_scenario_file"]
 
@@ -66,16 +67,32 @@ class Scenario:
     always returns the same lines for the same window, whatever windows came before.
     """
 
-    def __init__(self, seed: int = 7, vessels: int = 200) -> None:
+    def __init__(
+        self, seed: int = 7, vessels: int = 200, script_start: datetime | None = None
+    ) -> None:
         self.seed = seed
         self.vessels: list[Vessel] = build_fleet(seed, vessels)
+        self.background = len(self.vessels)
+        self.truth: list[TruthEvent] = []
+        if script_start is not None:
+            scripted, self.truth = script(script_start)
+            self.vessels.extend(
+                _scripted_vessel(self.background + i, sv) for i, sv in enumerate(scripted)
+            )
 
-    def sentences(self, start: datetime, end: datetime) -> Iterator[tuple[float, str]]:
-        """Time-ordered ``(unix time, line)`` for reports at whole seconds in [start, end)."""
+    def sentences(
+        self, start: datetime, end: datetime, *, background: bool = True
+    ) -> Iterator[tuple[float, str]]:
+        """Time-ordered ``(unix time, line)`` for reports at whole seconds in [start, end).
+
+        ``background=False`` gives only the scripted vessels (a demo backfills their
+        earlier hours cheaply, so a 13-hour silence can end while the demo runs).
+        """
         t0 = math.ceil(start.timestamp())
         t1 = math.ceil(end.timestamp())
+        vessels = self.vessels if background else self.vessels[self.background :]
         for c0 in range(t0, t1, _CHUNK_S):
-            yield from self._chunk(c0, min(c0 + _CHUNK_S, t1))
+            yield from self._chunk(c0, min(c0 + _CHUNK_S, t1), vessels)
 
     def _positions(self, v: Vessel, t0: int, t1: int) -> dict[str, Any] | None:
         phase = v.report_phase_s
@@ -83,6 +100,8 @@ class Scenario:
         times = _grid(phase, step, t0, t1)
         state = v.motion.state(times)
         keep = ~state.anchored
+        if isinstance(v.motion, ScriptedMotion):
+            keep &= v.motion.transmitting(times)
         parts = [(times[keep], state, keep, step)]
         if isinstance(v.motion, LaneMotion | HoldMotion) and v.ais_class == "A":
             slow = _grid(phase, ANCHORED_INTERVAL_S, t0, t1)
@@ -104,9 +123,9 @@ class Scenario:
         out = {k: np.concatenate(v_) for k, v_ in cols.items()}
         return out if len(out["t"]) else None
 
-    def _chunk(self, t0: int, t1: int) -> Iterator[tuple[float, str]]:
+    def _chunk(self, t0: int, t1: int, vessels: list[Vessel]) -> Iterator[tuple[float, str]]:
         events: list[tuple[int, int, int, dict[str, Any]]] = []
-        for v in self.vessels:
+        for v in vessels:
             pos = self._positions(v, t0, t1)
             if pos is not None:
                 stations = _stations(pos["lat"], pos["lon"])
@@ -130,6 +149,10 @@ class Scenario:
                         )
                     )
             static_t = _grid(v.static_phase_s, STATIC_INTERVAL_S, t0, t1)
+            if not v.send_static:
+                static_t = static_t[:0]
+            elif isinstance(v.motion, ScriptedMotion):
+                static_t = static_t[v.motion.transmitting(static_t)]
             if len(static_t):
                 st = v.motion.state(static_t)
                 stations = _stations(st.lat, st.lon)
@@ -239,6 +262,29 @@ class Scenario:
         )
 
 
+def _scripted_vessel(index: int, sv: ScriptedVessel) -> Vessel:
+    return Vessel(
+        index=index,
+        role="scripted",
+        flag=sv.flag,
+        mmsi=sv.mmsi,
+        name=sv.name,
+        callsign=f"XS{index:04d}",
+        imo=0,
+        ship_type=sv.ship_type,
+        length_m=sv.length_m,
+        beam_m=max(3, sv.length_m // 6),
+        draught_m=min(12.0, sv.length_m / 20),
+        ais_class=sv.ais_class,
+        motion=sv.motion,
+        nav_status=0,
+        report_phase_s=(index * 7) % 10,
+        static_phase_s=(index * 37) % 360,
+        destination="EXERCISE",
+        send_static=sv.send_static,
+    )
+
+
 def write_scenario_file(
     path: str | Path,
     hours: float = 2.0,
@@ -246,9 +292,11 @@ def write_scenario_file(
     *,
     vessels: int = 200,
     end: datetime | None = None,
+    script_start: datetime | None = None,
 ) -> int:
     """Write ``hours`` of the scenario ending at ``end`` (default: now) to a file.
 
+    ``script_start`` adds the scripted events from that time on (see ``scripted``).
     A ``.gz`` suffix writes gzip. Returns the number of lines written.
     """
     path = Path(path)
@@ -257,7 +305,7 @@ def write_scenario_file(
     count = 0
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "wt", encoding="ascii", newline="\n") as out:
-        for _, line in Scenario(seed=seed, vessels=vessels).sentences(start, stop):
+        for _, line in Scenario(seed, vessels, script_start).sentences(start, stop):
             out.write(line + "\n")
             count += 1
     return count

@@ -1,0 +1,169 @@
+"""The detection engine: every detector over one stream of position batches.
+
+Why one engine for the node and the CLI: "live and batch give the same events" holds by
+construction when both push the same reports, in the same order, through the same code;
+only the batch sizes differ, and no detector's result depends on them (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jointwatch.detect.batch import build_batch
+from jointwatch.detect.events import Event
+from jointwatch.detect.pairs import ApproachDetector, EncounterDetector, StaticRegistry
+from jointwatch.detect.params import DetectParams
+from jointwatch.detect.state import NONE_T, VesselState
+from jointwatch.detect.vessel import (
+    detect_gaps,
+    detect_loitering,
+    detect_spoofing,
+    detect_zones,
+    overdue_gaps,
+)
+from jointwatch.geo.shore import ShoreIndex, shore_index
+from jointwatch.geo.zones import Zone, ZoneIndex
+
+__all__ = ["DetectionEngine"]
+
+
+class DetectionEngine:
+    """Feeds position (and static) batches to every enabled detector; keeps the events."""
+
+    def __init__(
+        self,
+        params: DetectParams | None = None,
+        zones: Iterable[Zone] = (),
+        shore: ShoreIndex | None = None,
+    ) -> None:
+        self.params = params or DetectParams()
+        self.shore = shore or shore_index()
+        self.zone_index = ZoneIndex(list(zones))
+        self.state = VesselState()
+        self.state_zones: dict[int, frozenset[int]] = {}
+        self.statics = StaticRegistry()
+        self.encounters = EncounterDetector(self.params.encounter, self.shore)
+        self.approaches = ApproachDetector(self.params.approach, self.statics)
+        self.events: dict[str, Event] = {}
+        self.clock_us = NONE_T
+        self.positions_seen = 0
+        self.late = 0
+        self.stale = 0
+        self._changed: dict[str, Event] = {}
+
+    def set_zones(self, zones: Iterable[Zone]) -> None:
+        """Replace the zones; crossings are judged against the new set from the next report."""
+        self.zone_index = ZoneIndex(list(zones))
+        self.state_zones.clear()
+
+    def _emit(self, event: Event, replace: bool) -> None:
+        key = event.id
+        old = self.events.get(key)
+        if old is None:
+            self.events[key] = event
+        else:
+            old.merge(event, replace=replace)
+        self._changed[key] = self.events[key]
+
+    def feed(self, positions: pa.Table, static: pa.Table | None = None) -> list[Event]:
+        """Process one batch; returns the events raised or updated by it."""
+        self._changed = {}
+        if static is not None and static.num_rows:
+            self._static(static)
+        if positions.num_rows:
+            self._positions(positions)
+        return list(self._changed.values())
+
+    def _static(self, static: pa.Table) -> None:
+        m = np.asarray(static.column("mmsi").to_numpy(), dtype=np.int64)
+        t = np.asarray(pc.cast(static.column("time"), pa.int64()).to_numpy(), dtype=np.int64)
+        st = pc.fill_null(pc.cast(static.column("ship_type"), pa.int64()), -1)
+        length = pc.cast(static.column("length_m"), pa.float64())
+        self.statics.update(
+            m,
+            t,
+            np.asarray(st.to_numpy(zero_copy_only=False), dtype=np.int64),
+            np.asarray(length.to_numpy(zero_copy_only=False), dtype=np.float64),
+        )
+
+    def _positions(self, positions: pa.Table) -> None:
+        p = self.params
+        self.positions_seen += positions.num_rows
+        b = build_batch(positions, self.state)
+        self.stale += b.rejected_stale
+        shore_m = np.full(len(b), np.nan)
+        real = np.flatnonzero(b.real)
+        shore_m[real] = self.shore.distance_m(b.lat[real], b.lon[real])
+        from_state = np.flatnonzero(b.state_last)
+        shore_m[from_state] = self.state["last_shore_m"][b.srow[from_state]]
+        emit = self._emit
+        if p.ais_gap.enabled:
+            detect_gaps(b, shore_m, p.ais_gap, emit)
+        if p.loitering.enabled:
+            detect_loitering(b, shore_m, self.state, p.loitering, emit)
+        jump = np.zeros(len(b), dtype=bool)
+        if p.spoofing.enabled:
+            jump = detect_spoofing(b, self.shore, self.state, p.spoofing, emit)
+        if p.zones.enabled:
+            detect_zones(b, self.zone_index, self.state_zones, emit)
+        self._carry(b, shore_m, jump)
+        self._pairs(positions)
+        if p.ais_gap.enabled:
+            overdue_gaps(self.state, self.clock_us, p.ais_gap, emit)
+
+    def _carry(self, b: object, shore_m: np.ndarray, jump: np.ndarray) -> None:
+        from jointwatch.detect.batch import ExtBatch
+
+        assert isinstance(b, ExtBatch)
+        last = np.flatnonzero(b.group_last)
+        rows = b.srow[last]
+        s = self.state
+        s["last_t"][rows] = b.t[last]
+        s["last_lat"][rows] = b.lat[last]
+        s["last_lon"][rows] = b.lon[last]
+        s["last_sog"][rows] = b.sog[last]
+        s["last_shore_m"][rows] = shore_m[last]
+        s["last_jump"][rows] = jump[last]
+        moved = b.real[last]
+        s["overdue"][rows[moved]] = False
+        prev = b.prev[last]
+        has = prev >= 0
+        p_idx = np.maximum(prev, 0)
+        s["prev_t"][rows] = np.where(has, b.t[p_idx], NONE_T)
+        s["prev_lat"][rows] = np.where(has, b.lat[p_idx], np.nan)
+        s["prev_lon"][rows] = np.where(has, b.lon[p_idx], np.nan)
+
+    def _pairs(self, positions: pa.Table) -> None:
+        p = self.params
+        t = np.asarray(pc.cast(positions.column("time"), pa.int64()).to_numpy(), dtype=np.int64)
+        before = np.maximum.accumulate(np.r_[self.clock_us, t])[:-1]
+        lateness = int(p.stream.lateness_s * 1e6)
+        ok = ~(t < before - lateness) | (before == NONE_T)
+        self.late += int((~ok).sum())
+        self.clock_us = max(self.clock_us, int(t.max()))
+        if not (p.encounter.enabled or p.approach.enabled):
+            return
+        idx = np.flatnonzero(ok)
+        m = np.asarray(positions.column("mmsi").to_numpy(), dtype=np.int64)[idx]
+        lat = np.asarray(positions.column("lat").to_numpy(), dtype=np.float64)[idx]
+        lon = np.asarray(positions.column("lon").to_numpy(), dtype=np.float64)[idx]
+        sog_col = pc.cast(positions.column("sog_kn"), pa.float64())
+        sog = np.asarray(sog_col.to_numpy(zero_copy_only=False), dtype=np.float64)[idx]
+        mt = pc.fill_null(positions.column("msg_type"), 0).to_numpy(zero_copy_only=False)
+        class_b = np.isin(np.asarray(mt)[idx], (18, 19))
+        watermark = self.clock_us - lateness
+        for det, enabled in (
+            (self.encounters, p.encounter.enabled),
+            (self.approaches, p.approach.enabled),
+        ):
+            if enabled:
+                det.tracker.add(m, t[idx], lat, lon, sog, class_b)
+                det.process(watermark, self._emit)
+
+    def all_events(self) -> list[Event]:
+        """Every event so far, by start time then kind and vessel."""
+        return sorted(self.events.values(), key=lambda e: (e.start_us, e.kind, e.mmsi, e.id))

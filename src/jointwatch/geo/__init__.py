@@ -1,0 +1,1 @@
+"""Geography for the detectors: distances, land and distance to shore, user zones."""
