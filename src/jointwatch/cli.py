@@ -13,6 +13,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -120,7 +121,8 @@ def demo(
     if data_dir.exists() and not keep:
         shutil.rmtree(data_dir)
     feed = f"tcp-listen://127.0.0.1:{feed_port}"
-    settings = _settings(data_dir=data_dir, port=port, sources=[feed])
+    zones_file = Path(__file__).parent / "exercise" / "data" / "zones.geojson"
+    settings = _settings(data_dir=data_dir, port=port, sources=[feed], zones_file=zones_file)
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -137,7 +139,9 @@ def demo(
             f"JointWatch demo node: [bold]http://127.0.0.1:{port}[/]  "
             f"(scenario: {vessels} vessels, {backfill_hours:g} h backfill, feed {feed})"
         )
-        scenario = Scenario(seed=seed, vessels=vessels)
+        # The script starts 14.5 h back, so its 13-hour dark vessel has just reappeared.
+        script_start = datetime.now(UTC) - timedelta(hours=14.5)
+        scenario = Scenario(seed=seed, vessels=vessels, script_start=script_start)
         feeding = asyncio.create_task(
             stream_scenario(
                 "127.0.0.1",
@@ -272,6 +276,76 @@ def decode(
         f"in {elapsed:.1f} s ({stats['lines_read'] / max(elapsed, 1e-9):,.0f} sentences/s) "
         f"→ {output}"
     )
+
+
+@app.command()
+def detect(
+    files: Annotated[
+        list[Path], typer.Argument(help="NMEA files (.nmea .txt .gz) or CSV archives")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="events.jsonl")],
+    zones: Annotated[Path | None, typer.Option(help="GeoJSON zones for zone_entry/exit")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML detector parameters")] = None,
+) -> None:
+    """Run every detector over files and write one JSON event per line, by start time."""
+    from jointwatch.ais import AisPipeline
+    from jointwatch.detect.engine import DetectionEngine
+    from jointwatch.detect.params import load_params
+    from jointwatch.geo.zones import load_zones
+    from jointwatch.picture.positions import split_decoded
+    from jointwatch.sources import parse_source
+    from jointwatch.sources.csv_archive import read_csv_archive
+
+    try:
+        if output.suffix.lower() != ".jsonl":
+            raise JointWatchError("--output must end in .jsonl")
+        specs = [parse_source(str(path)) for path in files]
+        if any(spec.kind not in ("file", "csv") for spec in specs):
+            raise JointWatchError("detect reads files; feed live sources to a node instead")
+        engine = DetectionEngine(load_params(config), load_zones(zones) if zones else ())
+    except JointWatchError as exc:
+        raise _fail(exc) from exc
+    pipeline = AisPipeline()
+    started = time.perf_counter()
+    with _progress() as progress:
+        for spec, path in zip(specs, files, strict=True):
+            task = progress.add_task(path.name, total=path.stat().st_size, lines=0, rate=0.0)
+            if spec.kind == "csv":
+                for positions, static in read_csv_archive(path):
+                    engine.feed(positions, static)
+                    rate = engine.positions_seen / max(time.perf_counter() - started, 1e-9)
+                    progress.update(task, lines=engine.positions_seen, rate=rate)
+                progress.update(task, completed=path.stat().st_size)
+                continue
+            for batch in _nmea_batches(path):
+                picture = split_decoded(
+                    pipeline.process(batch.lines, batch.source, batch.rx_time_s)
+                )
+                engine.feed(picture.positions, picture.static)
+                rate = engine.positions_seen / max(time.perf_counter() - started, 1e-9)
+                progress.update(
+                    task, completed=batch.bytes_read, lines=engine.positions_seen, rate=rate
+                )
+    events = engine.all_events()
+    with output.open("w", encoding="utf-8") as out:
+        for event in events:
+            out.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+    elapsed = time.perf_counter() - started
+    kinds: dict[str, int] = {}
+    for event in events:
+        kinds[event.kind] = kinds.get(event.kind, 0) + 1
+    console.print(
+        f"{engine.positions_seen:,} positions in {elapsed:.1f} s "
+        f"({engine.positions_seen / max(elapsed, 1e-9):,.0f} positions/s): "
+        f"{len(events):,} events {json.dumps(kinds)} → {output}"
+    )
+
+
+def _nmea_batches(path: Path) -> Iterator[Any]:
+    """File batches of the size every file command uses (kept in one place)."""
+    from jointwatch.sources import iter_file_batches
+
+    return iter_file_batches(path, batch_lines=20_000)
 
 
 @app.command()

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     state_flush_s: float = 5.0
     ws_push_interval_s: float = 1.0
     journal: bool = True
+    detect: bool = Field(default=True, description="Run the detectors on every batch.")
+    detect_config: Path | None = Field(
+        default=None, description="TOML file of detector parameters (docs/detectors.md)."
+    )
+    zones_file: Path | None = Field(
+        default=None, description="GeoJSON zones stored on a node's first start."
+    )
     ingest_token: str | None = Field(
         default=None,
         description="Bearer token required by POST /api/ingest*; unset means loopback only.",

@@ -21,6 +21,9 @@ import pyarrow as pa
 
 from jointwatch.ais import AisPipeline
 from jointwatch.config import Settings
+from jointwatch.detect.engine import DetectionEngine
+from jointwatch.detect.params import load_params
+from jointwatch.geo.zones import Zone, load_zones, zones_from_geojson
 from jointwatch.journal import (
     JournalPosition,
     RawJournal,
@@ -33,6 +36,7 @@ from jointwatch.picture.positions import split_decoded
 from jointwatch.picture.schema import POSITION_SCHEMA, STATIC_SCHEMA
 from jointwatch.picture.vessels import VesselPicture
 from jointwatch.store import CounterRepository, VesselRepository, make_engine, migrate
+from jointwatch.store.repositories import EventRepository, ZoneRepository
 
 __all__ = ["BatchResult", "IngestService"]
 
@@ -83,7 +87,59 @@ class IngestService:
         self._last_archive_flush = time.monotonic()
         self._replaying = False
         self._replay_position: JournalPosition | None = None
+        self.event_repo = EventRepository(self.engine)
+        self.zone_repo = ZoneRepository(self.engine)
+        self._events_dirty: dict[str, dict[str, Any]] = {}
+        self._events_out: dict[str, dict[str, Any]] = {}
+        self.detector: DetectionEngine | None = None
+        if settings.detect:
+            self.detector = DetectionEngine(load_params(settings.detect_config), self._zones())
         self.recovered_lines = self._recover() if self.journal is not None else 0
+
+    def _zones(self) -> list[Zone]:
+        """Stored zones; on first start, those of ``settings.zones_file`` are stored."""
+        features = self.zone_repo.load()
+        if not features and self.settings.zones_file is not None:
+            zones = load_zones(self.settings.zones_file)
+            self.zone_repo.put([z.to_feature() for z in zones])
+            return zones
+        return zones_from_geojson({"type": "FeatureCollection", "features": features})
+
+    def zone_features(self) -> list[dict[str, Any]]:
+        """Every zone as a GeoJSON Feature."""
+        return self.zone_repo.load()
+
+    def put_zones(self, zones: Sequence[Zone]) -> None:
+        """Add or replace zones by name; crossings are judged against them from now on."""
+        with self._lock:
+            self.zone_repo.put([z.to_feature() for z in zones])
+            if self.detector is not None:
+                self.detector.set_zones(self._zones())
+
+    def delete_zone(self, name: str) -> bool:
+        """Remove a zone; False if there was none of that name."""
+        with self._lock:
+            found = self.zone_repo.delete(name)
+            if found and self.detector is not None:
+                self.detector.set_zones(self._zones())
+            return found
+
+    def take_events(self) -> list[dict[str, Any]]:
+        """Events raised or updated since the last call (the WebSocket hub pushes them)."""
+        with self._lock:
+            out, self._events_out = self._events_out, {}
+        return list(out.values())
+
+    def events(self, **filters: Any) -> list[dict[str, Any]]:
+        """Stored events (unsaved ones are saved first, so a query sees every event)."""
+        with self._lock:
+            self._save_events_locked()
+        return self.event_repo.query(**filters)
+
+    def _save_events_locked(self) -> None:
+        if self._events_dirty:
+            events, self._events_dirty = list(self._events_dirty.values()), {}
+            self.event_repo.upsert(events)
 
     def _recover(self) -> int:
         """Replay the journal written after the last checkpoint (the node did not stop cleanly).
@@ -141,6 +197,11 @@ class IngestService:
             self._positions += positions.num_rows
         changed = self.picture.apply(positions, static)
         self._changed |= changed
+        if self.detector is not None:
+            for event in self.detector.feed(positions, static):
+                data = event.to_json()
+                self._events_dirty[data["id"]] = data
+                self._events_out[data["id"]] = data
         if self.archive.pending_rows >= self.settings.archive_flush_rows:
             self._checkpoint_locked()
         return len(changed)
@@ -189,6 +250,7 @@ class IngestService:
         self.picture.clear_dirty()
         if rows:
             self.vessel_repo.upsert(rows)
+        self._save_events_locked()
 
     def _checkpoint_locked(self) -> None:
         """Archive, vessels and counters to disk, then mark the journal position they cover.
@@ -257,4 +319,18 @@ class IngestService:
             "csv_rows": counters.get("csv_rows", 0),
             "vessels": vessels,
             "archive_pending_rows": pending,
+            "detector": self._detector_stats(),
+        }
+
+    def _detector_stats(self) -> dict[str, Any]:
+        det = self.detector
+        if det is None:
+            return {"enabled": False}
+        return {
+            "enabled": True,
+            "positions": det.positions_seen,
+            "events": len(det.events),
+            "late_reports": det.late,
+            "stale_reports": det.stale,
+            "zones": len(det.zone_index),
         }

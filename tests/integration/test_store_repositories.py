@@ -69,10 +69,11 @@ def test_migrating_twice_is_a_no_op(db_url: str) -> None:
         VesselRepository(engine).upsert([vessel_row(574000001)])
         migrate(engine)
         inspector = sa.inspect(engine)
-        assert {"vessels", "ingest_counters", "alembic_version"} <= set(inspector.get_table_names())
+        tables = set(inspector.get_table_names())
+        assert {"vessels", "ingest_counters", "detector_events", "zones", "alembic_version"} <= tables
         with engine.connect() as connection:
             versions = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-            assert [v for (v,) in versions] == ["0001"]
+            assert [v for (v,) in versions] == ["0002"]
         assert [r["mmsi"] for r in VesselRepository(engine).load_all()] == [574000001]
     finally:
         engine.dispose()

@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from jointwatch import __version__
+from jointwatch.api.detect_routes import router as detect_router
 from jointwatch.api.hub import Hub
 from jointwatch.api.routes import router
 from jointwatch.config import Settings
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     app.include_router(router)
+    app.include_router(detect_router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
 
     @app.get("/", include_in_schema=False)

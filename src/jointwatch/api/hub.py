@@ -88,10 +88,19 @@ class Hub:
                 queue.put_nowait(_CLOSE)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Every interval, publish the vessels changed since the last push."""
+        """Publish detector events within a quarter second, changed vessels every interval."""
+        tick = min(0.25, self.interval_s)
+        last_vessels = 0.0
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+                await asyncio.wait_for(stop.wait(), timeout=tick)
+            events = self.service.take_events()
+            if events and self._clients:
+                self.publish({"type": "events", "events": events})
+            if loop.time() - last_vessels < self.interval_s:
+                continue
+            last_vessels = loop.time()
             changed = self.service.take_changed()
             if not changed or not self._clients:
                 continue

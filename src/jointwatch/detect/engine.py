@@ -56,9 +56,23 @@ class DetectionEngine:
         self._changed: dict[str, Event] = {}
 
     def set_zones(self, zones: Iterable[Zone]) -> None:
-        """Replace the zones; crossings are judged against the new set from the next report."""
+        """Replace the zones; crossings are judged against the new set from the next report.
+
+        Each vessel's membership is recomputed at its last known position, so a vessel
+        already inside a new zone does not "enter" it at its next report.
+        """
         self.zone_index = ZoneIndex(list(zones))
         self.state_zones.clear()
+        known = np.flatnonzero(self.state["last_t"] != NONE_T)
+        if len(known) == 0 or len(self.zone_index) == 0:
+            return
+        pos, zone = self.zone_index.containing(
+            self.state["last_lat"][known], self.state["last_lon"][known]
+        )
+        inside: dict[int, set[int]] = {}
+        for p, z in zip(pos.tolist(), zone.tolist(), strict=True):
+            inside.setdefault(int(self.state.mmsi[known[p]]), set()).add(z)
+        self.state_zones.update({m: frozenset(zs) for m, zs in inside.items()})
 
     def _emit(self, event: Event, replace: bool) -> None:
         key = event.id

@@ -74,6 +74,7 @@ class Scenario:
         self.vessels: list[Vessel] = build_fleet(seed, vessels)
         self.background = len(self.vessels)
         self.truth: list[TruthEvent] = []
+        self.script_start = script_start
         if script_start is not None:
             scripted, self.truth = script(script_start)
             self.vessels.extend(
@@ -311,8 +312,10 @@ def write_scenario_file(
     return count
 
 
-def _lines(scenario: Scenario, start: datetime, end: datetime) -> list[str]:
-    return [line for _, line in scenario.sentences(start, end)]
+def _lines(
+    scenario: Scenario, start: datetime, end: datetime, background: bool = True
+) -> list[str]:
+    return [line for _, line in scenario.sentences(start, end, background=background)]
 
 
 async def _connect(host: str, port: int, stop: asyncio.Event) -> asyncio.StreamWriter | None:
@@ -352,17 +355,23 @@ async def stream_scenario(
     scenario = scenario or Scenario(seed=seed, vessels=vessels)
     now = datetime.now(UTC)
     cursor = now - timedelta(hours=backfill_h)
+    # Scripted vessels whose script began before the backfill send their earlier hours
+    # first, alone (a few vessels: cheap), so long scripted events complete in the demo.
+    script_cursor = scenario.script_start or cursor
     wall0, sim0 = time.monotonic(), now
     writer: asyncio.StreamWriter | None = None
     try:
         while not stop.is_set():
             sim_now = sim0 + timedelta(seconds=(time.monotonic() - wall0) * speedup)
-            if cursor >= sim_now:
+            scripted_only = script_cursor < cursor
+            start = script_cursor if scripted_only else cursor
+            if start >= sim_now:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), min(0.5, 1.0 / max(speedup, 1e-3)))
                 continue
-            window_end = min(sim_now, cursor + timedelta(seconds=_CHUNK_S))
-            lines = await asyncio.to_thread(_lines, scenario, cursor, window_end)
+            limit = cursor if scripted_only else sim_now
+            window_end = min(limit, start + timedelta(seconds=_CHUNK_S))
+            lines = await asyncio.to_thread(_lines, scenario, start, window_end, not scripted_only)
             if writer is None:
                 writer = await _connect(host, port, stop)
                 if writer is None:
@@ -376,7 +385,9 @@ async def stream_scenario(
                 writer.close()
                 writer = None
                 continue
-            cursor = window_end
+            script_cursor = window_end
+            if not scripted_only:
+                cursor = window_end
     finally:
         if writer is not None:
             writer.close()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "IngestCounter", "UtcDateTime", "Vessel"]
+__all__ = ["Base", "DetectorEvent", "IngestCounter", "UtcDateTime", "Vessel", "Zone"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -90,3 +90,37 @@ class IngestCounter(Base):
 
     name: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
     value: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+
+
+class DetectorEvent(Base):
+    """One detector event, updated in place as it grows (the id is stable)."""
+
+    __tablename__ = "detector_events"
+    __table_args__ = (
+        sa.Index("ix_detector_events_start", "start_time"),
+        sa.Index("ix_detector_events_mmsi", "mmsi"),
+        sa.Index("ix_detector_events_updated_at", "updated_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(24), nullable=False)
+    mmsi: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    other_mmsi: Mapped[int | None] = mapped_column(sa.BigInteger)
+    zone: Mapped[str | None] = mapped_column(sa.String(120))
+    start_time: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    end_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lat: Mapped[float] = mapped_column(sa.Double, nullable=False)
+    lon: Mapped[float] = mapped_column(sa.Double, nullable=False)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class Zone(Base):
+    """A user zone (GeoJSON Feature) the zone detectors test crossings against."""
+
+    __tablename__ = "zones"
+
+    name: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(24), nullable=False)
+    feature: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

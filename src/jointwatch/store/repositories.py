@@ -16,12 +16,14 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jointwatch.store.engine import DatabaseUrlError
-from jointwatch.store.models import IngestCounter, Vessel
+from jointwatch.store.models import DetectorEvent, IngestCounter, Vessel, Zone
 
-__all__ = ["CounterRepository", "VesselRepository"]
+__all__ = ["CounterRepository", "EventRepository", "VesselRepository", "ZoneRepository"]
 
 _VESSELS: sa.Table = Vessel.__table__  # type: ignore[assignment]
 _COUNTERS: sa.Table = IngestCounter.__table__  # type: ignore[assignment]
+_EVENTS: sa.Table = DetectorEvent.__table__  # type: ignore[assignment]
+_ZONES: sa.Table = Zone.__table__  # type: ignore[assignment]
 # Rows per INSERT: well under SQLite's 32,766 bound parameters at 25 columns a row.
 _BATCH_ROWS = 1000
 
@@ -105,6 +107,150 @@ class CounterRepository:
         with self.engine.connect() as connection:
             result = connection.execute(sa.select(_COUNTERS.c.name, _COUNTERS.c.value))
             return {name: int(value) for name, value in result}
+
+
+def _time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class EventRepository:
+    """Detector events, written as they are raised or grow, read by ``/api/events``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def upsert(self, events: Sequence[Mapping[str, Any]]) -> int:
+        """Insert or replace events given as their JSON form (``Event.to_json``)."""
+        now = datetime.now(UTC)
+        rows = {
+            str(e["id"]): {
+                "id": str(e["id"]),
+                "kind": e["kind"],
+                "mmsi": int(e["mmsi"]),
+                "other_mmsi": e.get("other_mmsi"),
+                "zone": e.get("zone"),
+                "start_time": _time(e["start"]),
+                "end_time": _time(e.get("end")),
+                "lat": float(e["lat"]),
+                "lon": float(e["lon"]),
+                "details": dict(e.get("details") or {}),
+                "updated_at": now,
+            }
+            for e in events
+        }
+        if not rows:
+            return 0
+        insert = _dialect_insert(self.engine)(_EVENTS)
+        statement = insert.on_conflict_do_update(
+            index_elements=[_EVENTS.c.id],
+            set_={c.name: insert.excluded[c.name] for c in _EVENTS.columns if c.name != "id"},
+        )
+        with self.engine.begin() as connection:
+            for batch in _batches(list(rows.values()), _BATCH_ROWS):
+                connection.execute(statement, batch)
+        return len(rows)
+
+    def query(
+        self,
+        *,
+        kinds: Sequence[str] = (),
+        mmsi: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Events, newest start first; ``since``/``until`` select events overlapping them."""
+        t = _EVENTS.c
+        query = sa.select(_EVENTS)
+        if kinds:
+            query = query.where(t.kind.in_(list(kinds)))
+        if mmsi is not None:
+            query = query.where(sa.or_(t.mmsi == mmsi, t.other_mmsi == mmsi))
+        if since is not None:
+            query = query.where(sa.or_(t.end_time.is_(None), t.end_time >= since))
+        if until is not None:
+            query = query.where(t.start_time <= until)
+        if bbox is not None:
+            west, south, east, north = bbox
+            query = query.where(t.lat.between(south, north), t.lon.between(west, east))
+        query = query.order_by(t.start_time.desc(), t.id).limit(limit)
+        with self.engine.connect() as connection:
+            return [_event_json(dict(row)) for row in connection.execute(query).mappings()]
+
+    def count(self) -> int:
+        """How many events the node holds."""
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(sa.select(sa.func.count()).select_from(_EVENTS)).scalar_one()
+            )
+
+
+def _event_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "mmsi": row["mmsi"],
+        "other_mmsi": row["other_mmsi"],
+        "zone": row["zone"],
+        "start": _iso(row["start_time"]),
+        "end": _iso(row["end_time"]),
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "details": row["details"],
+        "updated": _iso(row["updated_at"]),
+    }
+
+
+class ZoneRepository:
+    """User zones as GeoJSON Features, keyed by name."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def put(self, features: Sequence[Mapping[str, Any]]) -> None:
+        """Insert or replace zones (each a Feature whose properties carry name and kind)."""
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "name": f["properties"]["name"],
+                "kind": f["properties"]["kind"],
+                "feature": dict(f),
+                "updated_at": now,
+            }
+            for f in features
+        ]
+        if not rows:
+            return
+        insert = _dialect_insert(self.engine)(_ZONES)
+        statement = insert.on_conflict_do_update(
+            index_elements=[_ZONES.c.name],
+            set_={
+                "kind": insert.excluded.kind,
+                "feature": insert.excluded.feature,
+                "updated_at": insert.excluded.updated_at,
+            },
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement, rows)
+
+    def delete(self, name: str) -> bool:
+        """Remove one zone; False if there was none of that name."""
+        with self.engine.begin() as connection:
+            result = connection.execute(sa.delete(_ZONES).where(_ZONES.c.name == name))
+            return bool(result.rowcount)
+
+    def load(self) -> list[dict[str, Any]]:
+        """Every zone as a GeoJSON Feature, by name."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(_ZONES.c.feature).order_by(_ZONES.c.name))
+            return [dict(feature) for (feature,) in rows]
 
 
 def _dialect_insert(engine: Engine) -> Callable[[sa.Table], Any]:
