@@ -127,7 +127,10 @@ class DetectionEngine:
         self._carry(b, shore_m, jump)
         self._pairs(positions)
         if p.ais_gap.enabled:
-            overdue_gaps(self.state, self.clock_us, p.ais_gap, emit)
+            # Judged at the watermark, not the newest time: a report up to lateness_s late
+            # may still end the silence, and an open event once raised is never withdrawn.
+            watermark = self.clock_us - int(p.stream.lateness_s * 1e6)
+            overdue_gaps(self.state, watermark, p.ais_gap, emit)
 
     def _carry(self, b: object, shore_m: np.ndarray, jump: np.ndarray) -> None:
         from jointwatch.detect.batch import ExtBatch

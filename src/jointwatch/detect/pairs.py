@@ -132,13 +132,22 @@ class SlotTracker:
 
 
 class StaticRegistry:
-    """Ship type and length per MMSI, with when static data was first heard."""
+    """Ship type and length per MMSI, with when static data and each field were first heard.
+
+    Why a time per field: a class B vessel sends its name (type 24 part A) and its type and
+    size (part B) in separate messages, and a slot must only see what was heard by its end,
+    or a run fed in one batch would know a vessel's type before a live run could.
+    """
+
+    NEVER = np.iinfo(np.int64).max
 
     def __init__(self) -> None:
         self.m = np.empty(0, np.int64)
         self.ship_type = np.empty(0, np.int64)
         self.length_m = np.empty(0)
         self.first_t = np.empty(0, np.int64)
+        self.type_t = np.empty(0, np.int64)
+        self.length_t = np.empty(0, np.int64)
 
     def update(self, m: I64, t: I64, ship_type: I64, length_m: F64) -> None:
         """Fold static reports in (missing values are -1 / NaN and do not overwrite)."""
@@ -150,11 +159,15 @@ class StaticRegistry:
                 self.ship_type = np.insert(self.ship_type, r, -1)
                 self.length_m = np.insert(self.length_m, r, np.nan)
                 self.first_t = np.insert(self.first_t, r, t[i])
+                self.type_t = np.insert(self.type_t, r, self.NEVER)
+                self.length_t = np.insert(self.length_t, r, self.NEVER)
             self.first_t[r] = min(int(self.first_t[r]), int(t[i]))
             if ship_type[i] >= 0:
                 self.ship_type[r] = ship_type[i]
+                self.type_t[r] = min(int(self.type_t[r]), int(t[i]))
             if not np.isnan(length_m[i]) and length_m[i] > 0:
                 self.length_m[r] = length_m[i]
+                self.length_t[r] = min(int(self.length_t[r]), int(t[i]))
 
     def lookup(self, m: I64, at_us: int) -> tuple[I64, F64, NDArray[np.bool_]]:
         """(ship type or -1, length or NaN, known) of each vessel as of ``at_us``."""
@@ -163,8 +176,8 @@ class StaticRegistry:
             return np.full(len(m), -1), np.full(len(m), np.nan), np.zeros(len(m), bool)
         known = (self.m[r] == m) & (self.first_t[r] <= at_us)
         return (
-            np.where(known, self.ship_type[r], -1),
-            np.where(known, self.length_m[r], np.nan),
+            np.where(known & (self.type_t[r] <= at_us), self.ship_type[r], -1),
+            np.where(known & (self.length_t[r] <= at_us), self.length_m[r], np.nan),
             known,
         )
 

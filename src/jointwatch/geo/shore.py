@@ -61,6 +61,8 @@ class ShoreIndex:
         """Distance to the nearest land cell in metres (0 on land, at most the tile's cap)."""
         rows, cols = self._cells(lat, lon)
         out = np.empty(rows.shape, dtype=np.float64)
+        if out.size == 0:
+            return out
         tile_r, tile_c = rows // CELLS_PER_DEG, cols // CELLS_PER_DEG
         keys = tile_r * 360 + tile_c
         order = np.argsort(keys, kind="stable")

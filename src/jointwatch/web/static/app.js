@@ -35,6 +35,31 @@
     ["pleasure", "Pleasure / sailing"], ["hsc", "High-speed craft"], ["other", "Other"],
     ["unknown", "Unknown"],
   ];
+  const ZONE_KINDS = [
+    ["territorial_sea", "Territorial sea", "#29b6f6"],
+    ["eez", "EEZ", "#7986cb"],
+    ["mpa", "Marine protected area", "#66bb6a"],
+    ["exercise_area", "Exercise area", "#ffa726"],
+    ["high_risk_area", "High-risk area", "#ef5350"],
+    ["custom", "Custom zone", "#e0e0e0"],
+  ];
+  const ZONE_COLOURS = Object.fromEntries(ZONE_KINDS.map(([kind, , colour]) => [kind, colour]));
+  const ZONE_LABELS = Object.fromEntries(ZONE_KINDS.map(([kind, label]) => [kind, label]));
+  const EVENT_KINDS = {
+    ais_gap: ["AIS gap", "#ffb74d"],
+    loitering: ["Loitering", "#4dd0e1"],
+    encounter: ["Encounter", "#ef5350"],
+    approach: ["Close approach", "#f06292"],
+    zone_entry: ["Zone entry", "#aed581"],
+    zone_exit: ["Zone exit", "#7cb342"],
+    spoofing: ["Spoofing", "#ba68c8"],
+  };
+  const SPOOF_REASONS = {
+    speed: "impossible speed",
+    duplicate_mmsi: "MMSI used by two transmitters",
+    on_land: "positions on land",
+    invalid_mmsi: "invalid MMSI",
+  };
 
   const $ = (id) => document.getElementById(id);
   const colourOf = (group) => TYPE_COLOURS[group] || TYPE_COLOURS.unknown;
@@ -53,9 +78,14 @@
   map.createPane("land").style.zIndex = 300;
   map.createPane("tracks").style.zIndex = 390;
   map.createPane("vessels").style.zIndex = 400;
+  // Event highlights and the zone being drawn: SVG above the vessels, never catching clicks.
+  map.createPane("events").style.zIndex = 450;
   const landRenderer = L.canvas({ pane: "land" });
   const trackRenderer = L.canvas({ pane: "tracks" });
   const vesselRenderer = L.canvas({ pane: "vessels", tolerance: 3 });
+  const overlayRenderer = L.svg({ pane: "events" });
+  // Panels opening beside the map change its size without a window resize.
+  new ResizeObserver(() => map.invalidateSize()).observe(map.getContainer());
 
   fetch("/static/vendor/land-50m.json")
     .then((r) => r.json())
@@ -86,6 +116,21 @@
       const swatch = document.createElement("span");
       swatch.className = "legend-swatch";
       swatch.style.backgroundColor = colourOf(group);
+      const text = document.createElement("span");
+      text.textContent = label;
+      row.append(swatch, text);
+      box.append(row);
+    }
+    const title = document.createElement("div");
+    title.className = "legend-title";
+    title.textContent = "Zones";
+    box.append(title);
+    for (const [, label, colour] of ZONE_KINDS) {
+      const row = document.createElement("div");
+      row.className = "legend-row";
+      const swatch = document.createElement("span");
+      swatch.className = "legend-swatch zone-swatch";
+      swatch.style.borderColor = colour;
       const text = document.createElement("span");
       text.textContent = label;
       row.append(swatch, text);
@@ -128,6 +173,7 @@
   let selected = null; // mmsi
   let trackLayer = null;
   let trackPoints = 0;
+  const rings = new Map(); // mmsi -> highlight ring of the shown event
 
   function rotationOf(v) {
     if (v.heading_deg !== null && v.heading_deg !== undefined) return v.heading_deg;
@@ -151,6 +197,8 @@
 
   function upsertVessel(v) {
     if (v.lat === null || v.lon === null || v.lat === undefined || v.lon === undefined) return;
+    const ring = rings.get(v.mmsi);
+    if (ring) ring.setLatLng([v.lat, v.lon]);
     const entry = vessels.get(v.mmsi);
     if (entry) {
       entry.data = v;
@@ -159,7 +207,9 @@
       return;
     }
     const symbol = new VesselSymbol([v.lat, v.lon], styleFor(v, v.mmsi === selected));
-    symbol.on("click", () => selectVessel(v.mmsi));
+    symbol.on("click", () => {
+      if (!draw.active) selectVessel(v.mmsi);
+    });
     symbol.addTo(map);
     vessels.set(v.mmsi, { data: v, symbol });
   }
@@ -201,6 +251,7 @@
     ws.onopen = () => {
       backoffMs = 1000;
       setStatus("live", "live");
+      loadAlerts(); // again after a reconnect: events raised while we were away
     };
     ws.onmessage = (event) => {
       let message;
@@ -212,7 +263,8 @@
       }
       if (message.type === "snapshot") applySnapshot(message.vessels || []);
       else if (message.type === "update") applyUpdate(message.vessels || []);
-      // Other message types (alerts, incidents) belong to later consoles: ignored here.
+      else if (message.type === "events") applyEvents(message.events || []);
+      // Other message types (incidents) belong to later consoles: ignored here.
     };
     ws.onclose = () => {
       setStatus("reconnecting", `reconnecting in ${Math.round(backoffMs / 1000)} s`);
@@ -349,7 +401,9 @@
     if (selected !== null) loadTrack(selected);
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") closePanel();
+    if (event.key !== "Escape") return;
+    if (draw.active || !$("zone-form").hidden) cancelDrawing();
+    else closePanel();
   });
 
   // ---- hooks for tests and operators' scripts --------------------------------------------
