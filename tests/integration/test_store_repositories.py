@@ -70,7 +70,8 @@ def test_migrating_twice_is_a_no_op(db_url: str) -> None:
         migrate(engine)
         inspector = sa.inspect(engine)
         tables = set(inspector.get_table_names())
-        assert {"vessels", "ingest_counters", "detector_events", "zones", "alembic_version"} <= tables
+        wanted = {"vessels", "ingest_counters", "detector_events", "zones", "alembic_version"}
+        assert wanted <= tables
         with engine.connect() as connection:
             versions = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
             assert [v for (v,) in versions] == ["0002"]

@@ -19,6 +19,7 @@ from jointwatch.detect.pairs import ApproachDetector, EncounterDetector, StaticR
 from jointwatch.detect.params import DetectParams
 from jointwatch.detect.state import NONE_T, VesselState
 from jointwatch.detect.vessel import (
+    ZoneMemberships,
     detect_gaps,
     detect_loitering,
     detect_spoofing,
@@ -44,7 +45,7 @@ class DetectionEngine:
         self.shore = shore or shore_index()
         self.zone_index = ZoneIndex(list(zones))
         self.state = VesselState()
-        self.state_zones: dict[int, frozenset[int]] = {}
+        self.state_zones = ZoneMemberships(len(self.zone_index))
         self.statics = StaticRegistry()
         self.encounters = EncounterDetector(self.params.encounter, self.shore)
         self.approaches = ApproachDetector(self.params.approach, self.statics)
@@ -62,17 +63,15 @@ class DetectionEngine:
         already inside a new zone does not "enter" it at its next report.
         """
         self.zone_index = ZoneIndex(list(zones))
-        self.state_zones.clear()
+        self.state_zones.clear(len(self.zone_index))
         known = np.flatnonzero(self.state["last_t"] != NONE_T)
         if len(known) == 0 or len(self.zone_index) == 0:
             return
         pos, zone = self.zone_index.containing(
             self.state["last_lat"][known], self.state["last_lon"][known]
         )
-        inside: dict[int, set[int]] = {}
-        for p, z in zip(pos.tolist(), zone.tolist(), strict=True):
-            inside.setdefault(int(self.state.mmsi[known[p]]), set()).add(z)
-        self.state_zones.update({m: frozenset(zs) for m, zs in inside.items()})
+        mmsi = self.state.mmsi[known]
+        self.state_zones.replace(mmsi, mmsi[pos], zone)
 
     def _emit(self, event: Event, replace: bool) -> None:
         key = event.id

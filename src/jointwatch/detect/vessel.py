@@ -134,12 +134,14 @@ def detect_loitering(
     state["lo_lon"][rows] = lo_lon
 
 
+# Allocated MIDs as a lookup table, so a whole batch is checked with one indexing step.
+_SHIP_MID = np.array([flag_for_mmsi(mid * 1_000_000 + 1) is not None for mid in range(1000)])
+
+
 def _valid_vessel_mmsi(m: NDArray[np.int64]) -> NDArray[np.bool_]:
     """A ship station: 9 digits starting 2-7 with an allocated MID (ITU-R M.585)."""
     in_range = (m >= 200_000_000) & (m <= 799_999_999)
-    uniq, inv = np.unique(m, return_inverse=True)
-    known = np.array([flag_for_mmsi(int(x)) is not None for x in uniq.tolist()], dtype=bool)
-    return in_range & known[inv] if len(m) else in_range
+    return in_range & _SHIP_MID[np.clip(m // 1_000_000, 0, 999)]
 
 
 def _not_ship_station(m: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -170,11 +172,16 @@ def detect_spoofing(
     duplicate = jump & b.real & has & jump[j] & (back <= p.duplicate_return_nm * NM_M)
     speed = jump & b.real & ~duplicate
     inland = b.real & shore.is_land(b.lat, b.lon)
-    if inland.any():
+    on = np.flatnonzero(inland)
+    if len(on):
+        # Land here and 1 km north, south, east and west: not a coastline or port error.
         d = p.land_inland_m / 111_320.0
-        coslat = np.maximum(np.cos(np.radians(b.lat)), 0.05)
+        lat, lon = b.lat[on], b.lon[on]
+        coslat = np.maximum(np.cos(np.radians(lat)), 0.05)
+        deep = np.ones(len(on), dtype=bool)
         for dlat, dlon in ((d, 0.0), (-d, 0.0), (0.0, d), (0.0, -d)):
-            inland &= shore.is_land(np.clip(b.lat + dlat, -90, 90), b.lon + dlon / coslat)
+            deep &= shore.is_land(np.clip(lat + dlat, -90, 90), lon + dlon / coslat)
+        inland[on[~deep]] = False
     invalid = b.real & ~_valid_vessel_mmsi(b.m) & ~_not_ship_station(b.m)
     flags = {
         "speed": speed,
@@ -231,63 +238,98 @@ def _episodes(
             last_col[sr[vessel_rows[0]]] = int(b.t[r1])
 
 
-def detect_zones(
-    b: ExtBatch, zones: ZoneIndex, state_zones: dict[int, frozenset[int]], emit: Emit
-) -> None:
+def detect_zones(b: ExtBatch, zones: ZoneIndex, state_zones: ZoneMemberships, emit: Emit) -> None:
     """Entries and exits of user zones between consecutive reports of a vessel."""
-    if len(zones) == 0 or len(b) == 0:
+    nz = len(zones)
+    if nz == 0 or len(b) == 0:
         return
     real = np.flatnonzero(b.real)
-    pos, zone = zones.containing(b.lat[real], b.lon[real])
-    rows = real[pos]
-    # Zones of the state rows that precede a vessel's first new report.
-    extra_r: list[int] = []
-    extra_z: list[int] = []
-    for r in np.flatnonzero(~b.real & b.state_last).tolist():
-        for z in state_zones.get(int(b.m[r]), ()):
-            extra_r.append(r)
-            extra_z.append(z)
-    all_r = np.concatenate((rows, np.array(extra_r, dtype=np.int64)))
-    all_z = np.concatenate((zone, np.array(extra_z, dtype=np.int64)))
-    nz = len(zones)
-    keys = all_r * nz + all_z
-    has_prev = b.real & (b.prev >= 0)
-    # Entry: in zone now, not in it at the previous report.
-    cur = all_r[np.isin(all_r, real)]
-    cur_z = all_z[np.isin(all_r, real)]
-    ok = has_prev[cur]
-    cur, cur_z = cur[ok], cur_z[ok]
-    entered = ~np.isin(b.prev[cur] * nz + cur_z, keys)
-    for r, z in zip(cur[entered].tolist(), cur_z[entered].tolist(), strict=True):
-        zz = zones.zones[z]
-        ev = Event(
-            "zone_entry", int(b.m[r]), int(b.t[r]), float(b.lat[r]), float(b.lon[r]), zone=zz.name
-        )
-        ev.details = {"zone_kind": zz.kind}
-        emit(ev, True)
-    # Exit: in zone at the previous report, not now.
+    near = real[zones.may_contain(b.lat[real], b.lon[real])]
+    pos, zone = zones.containing(b.lat[near], b.lon[near])
+    rows = near[pos]
+    cur_keys = np.sort(rows * nz + zone)
+    # Where each row's previous report was: a row of this batch, or the vessel's state.
+    prev = b.prev
+    has_prev = b.real & (prev >= 0)
+    prev_is_state = has_prev & ~b.real[np.maximum(prev, 0)]
+
+    def in_cur(r: NDArray[np.int64], z: NDArray[np.int64]) -> NDArray[np.bool_]:
+        return _contains(cur_keys, r * nz + z)
+
+    # Entry: in the zone now, not at the previous report.
+    ok = has_prev[rows]
+    er, ez = rows[ok], zone[ok]
+    p = prev[er]
+    before = np.where(prev_is_state[er], state_zones.contains(b.m[er], ez), in_cur(p, ez))
+    for r, z in zip(er[~before].tolist(), ez[~before].tolist(), strict=True):
+        _zone_event(b, zones, "zone_entry", r, z, emit)
+    # Exit: in the zone at the previous report, not now.
     nxt = np.full(len(b), -1)
     hp = np.flatnonzero(has_prev)
-    nxt[b.prev[hp]] = hp
-    prev_rows = all_r[nxt[all_r] >= 0]
-    prev_z = all_z[nxt[all_r] >= 0]
-    after = nxt[prev_rows]
-    left = ~np.isin(after * nz + prev_z, keys)
-    for r, z in zip(after[left].tolist(), prev_z[left].tolist(), strict=True):
-        zz = zones.zones[z]
-        ev = Event(
-            "zone_exit", int(b.m[r]), int(b.t[r]), float(b.lat[r]), float(b.lon[r]), zone=zz.name
-        )
-        ev.details = {"zone_kind": zz.kind}
-        emit(ev, True)
+    nxt[prev[hp]] = hp
+    was_r = rows[nxt[rows] >= 0]
+    was_z = zone[nxt[rows] >= 0]
+    after = nxt[was_r]
+    first = np.flatnonzero(prev_is_state)  # first new report after a state row
+    _, sz, owner = state_zones.pairs_of(b.m[first])
+    after = np.concatenate((after, first[owner]))
+    was_z = np.concatenate((was_z, sz))
+    left = ~in_cur(after, was_z)
+    for r, z in zip(after[left].tolist(), was_z[left].tolist(), strict=True):
+        _zone_event(b, zones, "zone_exit", r, z, emit)
     # Carry each vessel's zones at its last report.
-    last_rows = np.flatnonzero(b.group_last & b.real)
-    by_row: dict[int, set[int]] = {}
-    for r, z in zip(rows.tolist(), zone.tolist(), strict=True):
-        by_row.setdefault(r, set()).add(z)
-    for r in last_rows.tolist():
-        inside = by_row.get(r)
-        if inside:
-            state_zones[int(b.m[r])] = frozenset(inside)
-        else:
-            state_zones.pop(int(b.m[r]), None)
+    last = np.flatnonzero(b.group_last & b.real)
+    at_last = np.isin(rows, last)
+    state_zones.replace(b.m[last], b.m[rows[at_last]], zone[at_last])
+
+
+def _contains(sorted_keys: NDArray[np.int64], keys: NDArray[np.int64]) -> NDArray[np.bool_]:
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    i = np.clip(np.searchsorted(sorted_keys, keys), 0, len(sorted_keys) - 1)
+    return np.asarray(sorted_keys[i] == keys)
+
+
+def _zone_event(b: ExtBatch, zones: ZoneIndex, kind: str, r: int, z: int, emit: Emit) -> None:
+    zz = zones.zones[z]
+    ev = Event(kind, int(b.m[r]), int(b.t[r]), float(b.lat[r]), float(b.lon[r]), zone=zz.name)
+    ev.details = {"zone_kind": zz.kind}
+    emit(ev, True)
+
+
+class ZoneMemberships:
+    """Which zones each vessel was in at its last report, as sorted (MMSI, zone) keys."""
+
+    def __init__(self, zone_count: int) -> None:
+        self.nz = max(zone_count, 1)
+        self.keys = np.empty(0, dtype=np.int64)
+
+    def clear(self, zone_count: int) -> None:
+        """Forget everything (the zone set changed)."""
+        self.nz = max(zone_count, 1)
+        self.keys = np.empty(0, dtype=np.int64)
+
+    def contains(self, mmsi: NDArray[np.int64], zone: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Was each vessel in the given zone at its last report?"""
+        return _contains(self.keys, mmsi * self.nz + zone)
+
+    def pairs_of(
+        self, mmsis: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """(MMSI, zone, index into ``mmsis``) for every zone of the given (unique) vessels."""
+        if len(self.keys) == 0 or len(mmsis) == 0:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty
+        owners = self.keys // self.nz
+        order = np.argsort(mmsis)
+        sorted_m = mmsis[order]
+        i = np.clip(np.searchsorted(sorted_m, owners), 0, len(sorted_m) - 1)
+        hit = sorted_m[i] == owners
+        return owners[hit], self.keys[hit] % self.nz, order[i[hit]]
+
+    def replace(
+        self, vessels: NDArray[np.int64], mmsi: NDArray[np.int64], zone: NDArray[np.int64]
+    ) -> None:
+        """Set the zones of ``vessels`` to the given (MMSI, zone) pairs."""
+        keep = ~np.isin(self.keys // self.nz, vessels)
+        self.keys = np.unique(np.concatenate((self.keys[keep], mmsi * self.nz + zone)))

@@ -106,9 +106,29 @@ class ZoneIndex:
     def __init__(self, zones: list[Zone]) -> None:
         self.zones = list(zones)
         self._tree = shapely.STRtree([z.geometry for z in self.zones])
+        self._boxes = np.array([z.geometry.bounds for z in self.zones]).reshape(-1, 4)
+        self._total = (
+            np.array([*self._boxes[:, :2].min(axis=0), *self._boxes[:, 2:].max(axis=0)])
+            if self.zones
+            else np.zeros(4)
+        )
 
     def __len__(self) -> int:
         return len(self.zones)
+
+    def may_contain(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.bool_]:
+        """A cheap pre-filter: inside the bounding box of some zone (few zones: each box;
+        many: the overall box). Building points for positions far from every zone is the
+        expensive part of ``containing``."""
+        la = np.asarray(lat, dtype=np.float64)
+        lo = np.asarray(lon, dtype=np.float64)
+        if not self.zones:
+            return np.zeros(la.shape, dtype=bool)
+        boxes = self._boxes if len(self.zones) <= 64 else self._total[None, :]
+        out = np.zeros(la.shape, dtype=bool)
+        for minx, miny, maxx, maxy in boxes:
+            out |= (lo >= minx) & (lo <= maxx) & (la >= miny) & (la <= maxy)
+        return out
 
     def containing(
         self, lat: ArrayLike, lon: ArrayLike
