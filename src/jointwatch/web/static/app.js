@@ -121,21 +121,6 @@
       row.append(swatch, text);
       box.append(row);
     }
-    const title = document.createElement("div");
-    title.className = "legend-title";
-    title.textContent = "Zones";
-    box.append(title);
-    for (const [, label, colour] of ZONE_KINDS) {
-      const row = document.createElement("div");
-      row.className = "legend-row";
-      const swatch = document.createElement("span");
-      swatch.className = "legend-swatch zone-swatch";
-      swatch.style.borderColor = colour;
-      const text = document.createElement("span");
-      text.textContent = label;
-      row.append(swatch, text);
-      box.append(row);
-    }
     return box;
   };
   legend.addTo(map);
@@ -406,6 +391,657 @@
     else closePanel();
   });
 
+  // ---- alerts: what the detectors found ---------------------------------------------------
+  const MAX_ALERTS = 2000;
+  const SEEN_KEY = "jointwatch.seenAlerts";
+  const POINT_KINDS = new Set(["zone_entry", "zone_exit"]); // a crossing has no duration
+
+  const alerts = new Map(); // event id -> {event, item}
+  const seenIds = loadSeen(); // ids that were in the list when the operator last opened it
+  let freshIds = new Set(); // unseen at the last opening, or arrived while open: marked "new"
+  let activeAlert = null; // event id shown on the map
+
+  function loadSeen() {
+    try {
+      const ids = JSON.parse(localStorage.getItem(SEEN_KEY) || "[]");
+      return new Set(Array.isArray(ids) ? ids.map(String) : []);
+    } catch (err) {
+      return new Set();
+    }
+  }
+
+  function saveSeen() {
+    try {
+      localStorage.setItem(SEEN_KEY, JSON.stringify(Array.from(seenIds).slice(-MAX_ALERTS)));
+    } catch (err) {
+      // Private mode or storage full: the badge simply restarts with the next page load.
+    }
+  }
+
+  const has = (v) => v !== null && v !== undefined && v !== "" && !Number.isNaN(Number(v));
+  const fixed = (v, digits) => Number(v).toFixed(digits);
+  const kindLabel = (kind) => (EVENT_KINDS[kind] ? EVENT_KINDS[kind][0] : String(kind));
+  const kindColour = (kind) => (EVENT_KINDS[kind] ? EVENT_KINDS[kind][1] : "#78909c");
+
+  const when = {
+    utc: (iso) => {
+      const t = Date.parse(iso);
+      return Number.isNaN(t) ? "—" : `${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z`;
+    },
+    span: (ms) => {
+      const s = Math.max(0, Math.round(ms / 1000));
+      if (s < 60) return `${s} s`;
+      const m = Math.floor(s / 60);
+      if (m < 60) return `${m} min`;
+      const h = Math.floor(m / 60);
+      if (h < 48) return `${h} h ${m % 60} min`;
+      return `${Math.floor(h / 24)} d ${h % 24} h`;
+    },
+  };
+
+  function durationText(e) {
+    const start = Date.parse(e.start);
+    if (!e.end) {
+      if (POINT_KINDS.has(e.kind)) return "";
+      return Number.isNaN(start) ? "open" : `open, ${when.span(Date.now() - start)} so far`;
+    }
+    const end = Date.parse(e.end);
+    if (Number.isNaN(start) || Number.isNaN(end)) return "";
+    return end - start < 1000 ? "instant" : when.span(end - start);
+  }
+
+  function vesselsText(e) {
+    const other = has(e.other_mmsi) ? ` ↔ ${e.other_mmsi}` : "";
+    return `MMSI ${fmt.text(e.mmsi)}${other}`;
+  }
+
+  function detailsText(e) {
+    const d = e.details || {};
+    const parts = [];
+    const add = (value, text) => {
+      if (has(value)) parts.push(text);
+    };
+    switch (e.kind) {
+      case "ais_gap":
+        if (has(d.gap_h)) parts.push(`${fixed(d.gap_h, 1)} h dark`);
+        else parts.push("still silent");
+        add(d.distance_nm, `${fixed(d.distance_nm, 1)} nm covered`);
+        add(d.implied_speed_kn, `implied ${fixed(d.implied_speed_kn, 1)} kn`);
+        add(d.shore_nm, `${fixed(d.shore_nm, 0)} nm offshore`);
+        if (d.overdue === true) parts.push("overdue");
+        break;
+      case "loitering":
+        add(d.duration_h, `${fixed(d.duration_h, 1)} h at low speed`);
+        break;
+      case "encounter":
+        add(d.duration_h, `${fixed(d.duration_h, 1)} h alongside`);
+        add(d.min_distance_m, `min ${fixed(d.min_distance_m, 0)} m apart`);
+        add(d.median_speed_kn, `median ${fixed(d.median_speed_kn, 1)} kn`);
+        break;
+      case "approach":
+        add(d.closing_kn, `closing ${fixed(d.closing_kn, 1)} kn`);
+        add(d.min_range_nm, `min range ${fixed(d.min_range_nm, 2)} nm`);
+        add(d.shadow_min, `shadowing ${fixed(d.shadow_min, 0)} min`);
+        break;
+      case "spoofing":
+        if (d.reason) parts.push(SPOOF_REASONS[d.reason] || String(d.reason));
+        add(d.max_speed_kn, `max ${fixed(d.max_speed_kn, 0)} kn`);
+        add(d.n_reports, `${Number(d.n_reports).toLocaleString()} report${
+          Number(d.n_reports) === 1 ? "" : "s"}`);
+        break;
+      case "zone_entry":
+      case "zone_exit":
+        if (d.zone_kind) parts.push(ZONE_LABELS[d.zone_kind] || String(d.zone_kind));
+        break;
+      default:
+        break;
+    }
+    return parts.join(", ");
+  }
+
+  function span(className, text) {
+    const el = document.createElement("span");
+    el.className = className;
+    el.textContent = text;
+    return el;
+  }
+
+  function newAlertItem(id) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "alert-item";
+    button.addEventListener("click", () => showEvent(id));
+    item.append(button);
+    return item;
+  }
+
+  function fillAlertItem(entry) {
+    const e = entry.event;
+    const item = entry.item;
+    item.dataset.id = e.id;
+    item.dataset.kind = e.kind;
+    item.dataset.mmsi = fmt.text(e.mmsi);
+    item.style.setProperty("--kind", kindColour(e.kind));
+    item.classList.toggle("alert-fresh", freshIds.has(e.id));
+    item.classList.toggle("alert-open", !e.end && !POINT_KINDS.has(e.kind));
+    const filter = $("alerts-filter").value;
+    item.hidden = filter !== "" && e.kind !== filter;
+    const duration = durationText(e);
+    const button = item.firstChild;
+    button.replaceChildren(
+      span("alert-kind", kindLabel(e.kind)),
+      span("alert-when", duration ? `${when.utc(e.start)} · ${duration}` : when.utc(e.start)),
+      span("alert-vessels", vesselsText(e)),
+    );
+    if (e.zone) button.append(span("alert-zone", `zone ${e.zone}`));
+    const details = detailsText(e);
+    if (details) button.append(span("alert-details", details));
+    button.setAttribute("aria-current", String(e.id === activeAlert));
+  }
+
+  function newestFirst(a, b) {
+    const ta = Date.parse(a.event.start) || 0;
+    const tb = Date.parse(b.event.start) || 0;
+    if (ta !== tb) return tb - ta;
+    return a.event.id < b.event.id ? 1 : -1;
+  }
+
+  function upsertAlert(e) {
+    if (!e || e.id === undefined || e.id === null) return false;
+    const id = String(e.id);
+    const event = { ...e, id };
+    const entry = alerts.get(id);
+    if (entry) {
+      // The list load and the live feed can race: never let an older copy win.
+      if ((Date.parse(event.updated) || 0) < (Date.parse(entry.event.updated) || 0)) return false;
+      entry.event = event;
+      fillAlertItem(entry);
+      return false;
+    }
+    const created = { event, item: newAlertItem(id) };
+    alerts.set(id, created);
+    if (alertsOpen()) {
+      seenIds.add(id);
+      freshIds.add(id);
+    }
+    fillAlertItem(created);
+    return true;
+  }
+
+  function orderAlerts() {
+    const ordered = Array.from(alerts.values()).sort(newestFirst);
+    for (const dropped of ordered.splice(MAX_ALERTS)) {
+      dropped.item.remove();
+      alerts.delete(dropped.event.id);
+    }
+    const list = $("alerts-list");
+    ordered.forEach((entry, i) => {
+      const at = list.children[i] || null;
+      if (at !== entry.item) list.insertBefore(entry.item, at);
+    });
+  }
+
+  function unseenCount() {
+    let unseen = 0;
+    for (const id of alerts.keys()) if (!seenIds.has(id)) unseen += 1;
+    return unseen;
+  }
+
+  function refreshBadge() {
+    const unseen = unseenCount();
+    const badge = $("alert-badge");
+    badge.dataset.new = String(unseen);
+    badge.dataset.total = String(alerts.size);
+    setText("alert-new", unseen.toLocaleString());
+    setText("alert-total", alerts.size.toLocaleString());
+    const filter = $("alerts-filter").value;
+    let shown = alerts.size;
+    if (filter) shown = Array.from(alerts.values()).filter((a) => a.event.kind === filter).length;
+    let status = alerts.size ? `${alerts.size.toLocaleString()} alerts` : "No alerts yet.";
+    if (filter) status = `${shown.toLocaleString()} of ${alerts.size.toLocaleString()} alerts`;
+    setText("alerts-status", status);
+  }
+
+  function applyEvents(list) {
+    let activeChanged = false;
+    for (const e of list) {
+      upsertAlert(e);
+      if (e && String(e.id) === activeAlert) activeChanged = true;
+    }
+    orderAlerts();
+    if (alertsOpen()) saveSeen();
+    refreshBadge();
+    if (activeChanged && alerts.has(activeAlert)) drawEvent(alerts.get(activeAlert).event, false);
+  }
+
+  async function loadAlerts() {
+    try {
+      const response = await fetch("/api/events?limit=500");
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const body = await response.json();
+      applyEvents(Array.isArray(body.events) ? body.events : []);
+      document.body.dataset.alertsReady = "1";
+    } catch (err) {
+      console.warn("alerts unavailable", err);
+      setText("alerts-status", `Could not load alerts (${err.message}).`);
+    }
+  }
+
+  const alertsOpen = () => !$("alerts-panel").hidden;
+
+  function setAlertsOpen(open) {
+    $("alerts-panel").hidden = !open;
+    $("alerts-toggle").setAttribute("aria-expanded", String(open));
+    if (open) {
+      freshIds = new Set();
+      for (const id of alerts.keys()) {
+        if (!seenIds.has(id)) freshIds.add(id);
+        seenIds.add(id);
+      }
+      saveSeen();
+      alerts.forEach(fillAlertItem);
+    }
+    refreshBadge();
+  }
+
+  $("alerts-toggle").addEventListener("click", () => setAlertsOpen(!alertsOpen()));
+  $("alerts-close").addEventListener("click", () => {
+    setAlertsOpen(false);
+    $("alerts-toggle").focus();
+  });
+  $("alerts-filter").addEventListener("change", () => {
+    alerts.forEach(fillAlertItem);
+    refreshBadge();
+  });
+  $("alerts-clear-map").addEventListener("click", () => showEvent(null));
+  setInterval(() => {
+    // Open events grow: keep their "so far" current.
+    for (const entry of alerts.values()) if (!entry.event.end) fillAlertItem(entry);
+  }, 30000);
+
+  // ---- event layer: the selected alert drawn on the map ------------------------------------
+  const eventLayer = L.layerGroup().addTo(map);
+  const OVERLAY = { renderer: overlayRenderer, pane: "events", interactive: false };
+
+  function validLatLng(lat, lon) {
+    return has(lat) && has(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 540;
+  }
+
+  function eventMark(latlng, colour, filled) {
+    return L.circleMarker(latlng, {
+      ...OVERLAY, radius: 8, color: colour, weight: 2.5, fillColor: colour,
+      fillOpacity: filled ? 0.55 : 0.1, className: "event-mark",
+    });
+  }
+
+  function ringVessel(mmsi) {
+    const entry = vessels.get(mmsi);
+    if (!entry || rings.has(mmsi)) return;
+    const ring = L.circleMarker(entry.symbol.getLatLng(), {
+      ...OVERLAY, radius: 13, color: "#ffeb3b", weight: 2.5, fill: false, className: "vessel-ring",
+    });
+    ring.addTo(eventLayer);
+    rings.set(mmsi, ring);
+  }
+
+  function clearEventLayer() {
+    eventLayer.clearLayers();
+    rings.clear();
+  }
+
+  function drawEvent(e, fit) {
+    clearEventLayer();
+    const colour = kindColour(e.kind);
+    const d = e.details || {};
+    const points = [];
+    if (validLatLng(e.lat, e.lon)) points.push(L.latLng(Number(e.lat), Number(e.lon)));
+    if (e.kind === "ais_gap" && validLatLng(d.end_lat, d.end_lon)) {
+      // Where the vessel went dark, where it reappeared, and the dashed gap between.
+      const end = L.latLng(Number(d.end_lat), Number(d.end_lon));
+      if (points.length) {
+        L.polyline([points[0], end], {
+          ...OVERLAY, color: colour, weight: 2.5, dashArray: "8 6", className: "event-gap",
+        }).addTo(eventLayer);
+      }
+      points.push(end);
+    }
+    points.forEach((p, i) => eventMark(p, colour, i === 0).addTo(eventLayer));
+    for (const mmsi of [e.mmsi, e.other_mmsi]) {
+      if (has(mmsi)) ringVessel(Number(mmsi));
+    }
+    if (fit) fitToEvent(points);
+  }
+
+  function fitToEvent(points) {
+    const all = points.concat(Array.from(rings.values(), (r) => r.getLatLng()));
+    if (!all.length) return;
+    map.invalidateSize(); // a panel may just have opened beside the map
+    // Keep the event clear of the zone tools when they are unfolded over the map's right side.
+    const tools = $("zone-details").open ? $("zone-tools").offsetWidth + 20 : 0;
+    map.fitBounds(L.latLngBounds(all), {
+      paddingTopLeft: [60, 60], paddingBottomRight: [60 + tools, 60], maxZoom: 9,
+    });
+  }
+
+  function showEvent(id) {
+    const previous = activeAlert;
+    const entry = id === null ? null : alerts.get(String(id));
+    activeAlert = entry ? entry.event.id : null;
+    for (const other of [previous, activeAlert]) {
+      if (other !== null && alerts.has(other)) fillAlertItem(alerts.get(other));
+    }
+    if (!entry) {
+      clearEventLayer();
+      return;
+    }
+    const e = entry.event;
+    if (has(e.mmsi)) {
+      selectVessel(Number(e.mmsi)).catch((err) => console.warn("vessel unavailable", err));
+    }
+    drawEvent(e, true);
+  }
+
+  // ---- zones: areas the zone detectors watch -----------------------------------------------
+  const zoneLayer = L.layerGroup().addTo(map);
+  let zoneFeatures = []; // {name, kind, layer}
+
+  function zoneStatus(text, tone) {
+    const el = $("zone-status");
+    el.textContent = text;
+    el.dataset.tone = tone || "";
+  }
+
+  async function errorText(response) {
+    let detail = null;
+    try {
+      const body = await response.json();
+      detail = body && body.detail;
+    } catch (err) {
+      detail = null;
+    }
+    if (Array.isArray(detail)) detail = detail.map((d) => (d && d.msg) || String(d)).join("; ");
+    return detail ? String(detail) : `HTTP ${response.status} ${response.statusText}`.trim();
+  }
+
+  function zoneStyle(kind) {
+    const colour = ZONE_COLOURS[kind] || ZONE_COLOURS.custom;
+    return {
+      color: colour, weight: 1.5, opacity: 0.9, fillColor: colour, fillOpacity: 0.08,
+      dashArray: kind === "exercise_area" ? "6 4" : null,
+    };
+  }
+
+  function zonesToBack() {
+    // Zones share the vessels' canvas (one canvas takes the clicks): keep them under the ships.
+    zoneLayer.eachLayer((layer) => layer.bringToBack());
+  }
+
+  function zonePopup(zone, note) {
+    const box = document.createElement("div");
+    box.className = "zone-popup";
+    const title = document.createElement("strong");
+    title.textContent = zone.name;
+    box.append(title, span("muted", ZONE_LABELS[zone.kind] || zone.kind));
+    if (note) {
+      const text = document.createElement("div");
+      text.textContent = note;
+      box.append(text);
+    }
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "tool-button";
+    remove.textContent = "Delete zone";
+    remove.setAttribute("aria-label", `Delete zone ${zone.name}`);
+    remove.addEventListener("click", () => deleteZone(zone.name));
+    box.append(remove);
+    return box;
+  }
+
+  function zoneListItem(zone) {
+    const item = document.createElement("li");
+    item.dataset.name = zone.name;
+    const swatch = span("zone-swatch", "");
+    swatch.style.borderColor = ZONE_COLOURS[zone.kind] || ZONE_COLOURS.custom;
+    const name = document.createElement("button");
+    name.type = "button";
+    name.className = "link-button zone-name";
+    name.textContent = zone.name;
+    name.title = "Show on the map";
+    name.addEventListener("click", () => {
+      if (!map.hasLayer(zoneLayer)) setZonesShown(true);
+      map.fitBounds(zone.layer.getBounds(), { padding: [40, 40], maxZoom: 11 });
+    });
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "close";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", `Delete zone ${zone.name}`);
+    remove.addEventListener("click", () => deleteZone(zone.name));
+    item.append(swatch, name, span("muted zone-kind", ZONE_LABELS[zone.kind] || zone.kind), remove);
+    return item;
+  }
+
+  function renderZones(features) {
+    zoneLayer.clearLayers();
+    zoneFeatures = [];
+    const list = $("zone-list");
+    list.replaceChildren();
+    for (const feature of features) {
+      const props = (feature && feature.properties) || {};
+      const zone = { name: String(props.name || ""), kind: String(props.kind || "custom") };
+      try {
+        zone.layer = L.geoJSON(feature, {
+          renderer: vesselRenderer, pane: "vessels", style: () => zoneStyle(zone.kind),
+        });
+      } catch (err) {
+        console.warn("unreadable zone", zone.name, err);
+        continue;
+      }
+      const tip = span("", `${zone.name} — ${ZONE_LABELS[zone.kind] || zone.kind}`);
+      zone.layer.bindTooltip(tip, { sticky: true });
+      zone.layer.on("click", (ev) => {
+        if (draw.active) return;
+        L.popup().setLatLng(ev.latlng).setContent(zonePopup(zone, props.note)).openOn(map);
+      });
+      zone.layer.addTo(zoneLayer);
+      zoneFeatures.push(zone);
+      list.append(zoneListItem(zone));
+    }
+    zonesToBack();
+    setText("zone-count", String(zoneFeatures.length));
+  }
+
+  async function loadZones() {
+    try {
+      const response = await fetch("/api/zones");
+      if (!response.ok) throw new Error(await errorText(response));
+      const body = await response.json();
+      renderZones(Array.isArray(body.features) ? body.features : []);
+    } catch (err) {
+      console.warn("zones unavailable", err);
+      zoneStatus(`Could not load zones: ${err.message}`, "error");
+    }
+  }
+
+  async function postZones(body) {
+    const response = await fetch("/api/zones", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body,
+    });
+    if (!response.ok) throw new Error(await errorText(response));
+    const result = await response.json();
+    await loadZones();
+    return Array.isArray(result.stored) ? result.stored : [];
+  }
+
+  async function deleteZone(name) {
+    if (!window.confirm(`Delete zone "${name}"? Later crossings will no longer be reported.`)) {
+      return;
+    }
+    try {
+      const response = await fetch(`/api/zones/${encodeURIComponent(name)}`, { method: "DELETE" });
+      if (!response.ok) throw new Error(await errorText(response));
+      map.closePopup();
+      zoneStatus(`Deleted zone ${name}.`, "ok");
+    } catch (err) {
+      zoneStatus(`Could not delete ${name}: ${err.message}`, "error");
+    }
+    await loadZones();
+  }
+
+  function setZonesShown(shown) {
+    $("zone-show").checked = shown;
+    if (shown) {
+      zoneLayer.addTo(map);
+      zonesToBack();
+    } else {
+      zoneLayer.remove();
+    }
+  }
+
+  const zoneControl = L.control({ position: "topright" });
+  zoneControl.onAdd = function () {
+    const box = $("zone-tools");
+    box.hidden = false;
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+    return box;
+  };
+  zoneControl.addTo(map);
+
+  $("zone-show").addEventListener("change", () => setZonesShown($("zone-show").checked));
+  $("zone-upload").addEventListener("click", () => $("zone-file").click());
+  $("zone-file").addEventListener("change", async () => {
+    const input = $("zone-file");
+    const file = input.files && input.files[0];
+    if (!file) return;
+    zoneStatus(`Uploading ${file.name}…`, "");
+    try {
+      if (file.size > 4 * 1024 * 1024) throw new Error("zone files are limited to 4 MB");
+      const stored = await postZones(await file.text());
+      zoneStatus(`Stored ${stored.join(", ") || "no zones"} from ${file.name}.`, "ok");
+    } catch (err) {
+      zoneStatus(`${file.name}: ${err.message}`, "error");
+    } finally {
+      input.value = ""; // the same file can be picked again after a fix
+    }
+  });
+
+  // ---- drawing a zone: click the corners, double-click or Finish, then name it ------------
+  const draw = { active: false, points: [], layer: L.layerGroup().addTo(map) };
+
+  function renderDraft() {
+    draw.layer.clearLayers();
+    const pts = draw.points;
+    const style = { ...OVERLAY, color: "#ffffff", weight: 2, dashArray: "4 4" };
+    if (pts.length >= 3) L.polygon(pts, { ...style, fillOpacity: 0.12 }).addTo(draw.layer);
+    else if (pts.length === 2) L.polyline(pts, style).addTo(draw.layer);
+    for (const p of pts) {
+      L.circleMarker(p, { ...OVERLAY, radius: 4, color: "#ffffff", weight: 1.5, fillOpacity: 0.9 })
+        .addTo(draw.layer);
+    }
+    setText("zone-draw-count", `${pts.length} point${pts.length === 1 ? "" : "s"}`);
+    $("zone-finish").disabled = pts.length < 3;
+  }
+
+  function startDrawing() {
+    $("zone-form").hidden = true;
+    draw.active = true;
+    draw.points = [];
+    map.closePopup();
+    map.doubleClickZoom.disable();
+    map.getContainer().classList.add("drawing");
+    $("zone-draw").setAttribute("aria-pressed", "true");
+    $("zone-draw-bar").hidden = false;
+    zoneStatus("", "");
+    renderDraft();
+  }
+
+  function stopDrawing() {
+    draw.active = false;
+    map.doubleClickZoom.enable();
+    map.getContainer().classList.remove("drawing");
+    $("zone-draw").setAttribute("aria-pressed", "false");
+    $("zone-draw-bar").hidden = true;
+  }
+
+  function cancelDrawing() {
+    stopDrawing();
+    draw.points = [];
+    renderDraft();
+    $("zone-form").hidden = true;
+  }
+
+  function addVertex(latlng) {
+    const last = draw.points[draw.points.length - 1];
+    const px = (ll) => map.latLngToContainerPoint(ll);
+    if (last && px(last).distanceTo(px(latlng)) < 5) return; // the clicks of a double-click
+    draw.points.push(latlng);
+    renderDraft();
+  }
+
+  function finishDrawing() {
+    if (draw.points.length < 3) {
+      zoneStatus("A zone needs at least three points.", "error");
+      return;
+    }
+    stopDrawing();
+    $("zone-form").hidden = false;
+    $("zone-name").focus();
+  }
+
+  async function saveDrawnZone(event) {
+    event.preventDefault();
+    const name = $("zone-name").value.trim();
+    if (!name) {
+      zoneStatus("Give the zone a name.", "error");
+      return;
+    }
+    if (zoneFeatures.some((z) => z.name === name) && !window.confirm(`Replace zone "${name}"?`)) {
+      return;
+    }
+    const ring = draw.points.map((p) => {
+      const w = p.wrap();
+      return [Number(w.lng.toFixed(6)), Number(w.lat.toFixed(6))];
+    });
+    ring.push(ring[0]);
+    const feature = {
+      type: "Feature",
+      properties: { name, kind: $("zone-kind").value },
+      geometry: { type: "Polygon", coordinates: [ring] },
+    };
+    $("zone-save").disabled = true;
+    try {
+      const stored = await postZones(JSON.stringify(feature));
+      cancelDrawing();
+      $("zone-name").value = "";
+      zoneStatus(`Stored zone ${stored.join(", ")}.`, "ok");
+    } catch (err) {
+      zoneStatus(err.message, "error");
+    } finally {
+      $("zone-save").disabled = false;
+    }
+  }
+
+  map.on("click", (ev) => {
+    if (draw.active) addVertex(ev.latlng);
+  });
+  map.on("dblclick", (ev) => {
+    if (!draw.active) return;
+    addVertex(ev.latlng);
+    finishDrawing();
+  });
+  $("zone-draw").addEventListener("click", () => {
+    if (draw.active) cancelDrawing();
+    else startDrawing();
+  });
+  $("zone-finish").addEventListener("click", finishDrawing);
+  $("zone-draw-cancel").addEventListener("click", cancelDrawing);
+  $("zone-form-cancel").addEventListener("click", cancelDrawing);
+  $("zone-form").addEventListener("submit", saveDrawnZone);
+
   // ---- hooks for tests and operators' scripts --------------------------------------------
   function pickVisibleVessel() {
     // The on-screen vessel farthest from its neighbours, so a click hits exactly that one.
@@ -414,7 +1050,10 @@
     const visible = [];
     for (const [mmsi, entry] of vessels) {
       const pt = map.latLngToContainerPoint(entry.symbol.getLatLng());
-      if (pt.x > 60 && pt.y > 60 && pt.x < size.x - 60 && pt.y < size.y - 200) {
+      const inside = pt.x > 60 && pt.y > 60 && pt.x < size.x - 60 && pt.y < size.y - 200;
+      // Not under a control (legend, zone tools): the click must land on the vessel canvas.
+      const top = inside && document.elementFromPoint(rect.left + pt.x, rect.top + pt.y);
+      if (inside && top === vesselRenderer._container) {
         visible.push({ mmsi, pt });
       }
       if (visible.length >= 3000) break;
@@ -440,7 +1079,17 @@
     trackPointCount: () => trackPoints,
     pickVisibleVessel,
     map,
+    alertCount: () => alerts.size,
+    unseenAlertCount: unseenCount,
+    showEvent,
+    activeAlert: () => activeAlert,
+    eventLayerCount: () => eventLayer.getLayers().length,
+    highlightedVessels: () => Array.from(rings.keys()),
+    zoneNames: () => zoneFeatures.map((z) => z.name),
+    loadZones,
   };
 
+  refreshBadge();
+  loadZones();
   connect();
 })();
