@@ -64,7 +64,7 @@ def move(lat: float, lon: float, bearing_deg: float, dist_nm: float) -> tuple[fl
 
 def times(start: float, end: float, every: float) -> list[float]:
     """``start, start + every, ...`` up to and including ``end``."""
-    n = int(math.floor((end - start) / every + 1e-9))
+    n = math.floor((end - start) / every + 1e-9)
     return [start + k * every for k in range(n + 1)]
 
 
@@ -82,9 +82,7 @@ def track(
     line (``b`` None: stays at ``a``). ``sog`` defaults to the leg's true speed."""
     b = a if b is None else b
     if sog is None:
-        dist = math.hypot(
-            (b[0] - a[0]) * 60.0, (b[1] - a[1]) * 60.0 * math.cos(math.radians(a[0]))
-        )
+        dist = math.hypot((b[0] - a[0]) * 60.0, (b[1] - a[1]) * 60.0 * math.cos(math.radians(a[0])))
         sog = dist / max((end - start) / H, 1e-9)
     out = []
     for t in times(start, end, every):

@@ -10,19 +10,24 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from jointwatch.detect.engine import DetectionEngine
 from jointwatch.detect.params import DetectParams
 from jointwatch.geo.distance import NM_M
 from tests.unit.detect_helpers import (
     CLOCK_MMSI,
-    H,
     MIN,
     VUNG_TAU,
+    H,
     Report,
     clock,
     move,
     of_kind,
+    positions,
     run,
     sample,
     static,
@@ -219,3 +224,36 @@ def test_approach_near_misses(scene, relaxed: DetectParams | None, chunk: int | 
     assert of_kind(run(reports, st, chunk=chunk), "approach") == []
     if relaxed is not None:
         assert len(of_kind(run(reports, st, relaxed, chunk=chunk), "approach")) == 1
+
+
+def _class_b_merchant(type_heard_min: float) -> tuple[list[Report], pa.Table]:
+    """The approach scene with a class B merchant (type 70, 40 m): its name (type 24 part A)
+    is heard at 0, its type and size (part B) at ``type_heard_min``."""
+    where, end = _closing(18.0)
+    ts = times(0, end, 10.0)
+    reports = sample(SHIP, ts, _ship_at, msg_type=18) + sample(CRAFT, ts, where, msg_type=18)
+    reports.append(clock(end + 30 * MIN))
+    part_a = static([(SHIP, None, None)], t=0.0)
+    part_b = static([(SHIP, 70, 40.0)], t=type_heard_min * MIN)
+    return reports, pa.concat_tables([part_a, part_b])
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["one-batch", "live"])
+def test_ship_type_counts_only_from_when_it_is_heard(live: bool) -> None:
+    # The craft is inside 1 nm from about 10 min. Type heard at 5 min: a merchant by then.
+    reports, st = _class_b_merchant(5.0)
+    assert len(of_kind(run(reports, st), "approach")) == 1
+    # Heard at 12.5 min: while the craft closed in, the "merchant" was an unknown class B
+    # craft itself, so nothing was closing on a merchant. A live node, which has not heard
+    # the type yet, and a one-batch run, which has, must agree.
+    reports, st = _class_b_merchant(12.5)
+    if not live:
+        engine = run(reports, st)
+    else:
+        engine = DetectionEngine()
+        table = positions(reports)
+        t = pc.cast(table.column("time"), pa.int64()).to_numpy()
+        cut = int(np.searchsorted(t, t_us(12.5 * MIN)))
+        engine.feed(table.slice(0, cut), st.slice(0, 1))
+        engine.feed(table.slice(cut), st.slice(1))
+    assert of_kind(engine, "approach") == []

@@ -15,10 +15,10 @@ from jointwatch.detect.params import DetectParams, GapParams
 from jointwatch.geo.shore import shore_index
 from jointwatch.geo.zones import zones_from_geojson
 from tests.unit.detect_helpers import (
-    H,
     MIN,
     OFFSHORE,
     VUNG_TAU,
+    H,
     Report,
     clock,
     dist_nm,
@@ -159,12 +159,35 @@ def test_overdue_events_can_be_switched_off() -> None:
     assert gap.end_us == t_us(15 * H)
 
 
+def test_overdue_waits_for_reports_still_allowed_to_arrive() -> None:
+    # A's report of 12:59 (just under 12 h after 01:00) arrives after B's of 13:01, within
+    # the allowed lateness. Fed one by one, nothing may be raised that one batch does not.
+    from jointwatch.detect.engine import DetectionEngine
+
+    p1 = move(*OFFSHORE, 45.0, 12.0)
+    reports = track(352_000_001, 0, H, 10 * MIN, OFFSHORE, p1, sog=12.0)
+    reports += track(563_000_003, 0, 13 * H, 10 * MIN, (9.0, 111.0), sog=10.0)
+    reports += [Report(563_000_003, 13 * H + MIN, 9.0, 111.0, 10.0)]
+    table = positions(reports)
+    late = positions([Report(352_000_001, 13 * H - MIN, *p1, sog=12.0)])
+    one = DetectionEngine()
+    one.feed(table)
+    one.feed(late)
+    live = DetectionEngine()
+    for i in range(table.num_rows):
+        live.feed(table.slice(i, 1))
+    live.feed(late)
+    assert of_kind(one, "ais_gap") == of_kind(live, "ais_gap") == []
+
+
 # ---- loitering -------------------------------------------------------------------------
 
 LOITER_AT = (8.5, 109.5)  # 60 nm offshore
 
 
-def _legs(mmsi: int, legs: list[tuple[float, float | None]], every: float = 3 * MIN) -> list[Report]:
+def _legs(
+    mmsi: int, legs: list[tuple[float, float | None]], every: float = 3 * MIN
+) -> list[Report]:
     """Consecutive legs of (hours, speed in knots) heading north from ``LOITER_AT``; a speed
     of None is a silence."""
     out: list[Report] = []
@@ -172,7 +195,11 @@ def _legs(mmsi: int, legs: list[tuple[float, float | None]], every: float = 3 * 
     for hours, sog in legs:
         end = move(*pos, 0.0, (sog or 0.0) * hours)
         if sog is not None:
-            out += [r for r in track(mmsi, t, t + hours * H, every, pos, end, sog=sog) if r.t < t + hours * H]
+            out += [
+                r
+                for r in track(mmsi, t, t + hours * H, every, pos, end, sog=sog)
+                if r.t < t + hours * H
+            ]
         t, pos = t + hours * H, end
     out.append(Report(mmsi, t, *pos, sog=12.0))
     return out
