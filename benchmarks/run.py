@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import b1_decode
 import b2_ingest
+import b3_detect
 
 
 def main() -> None:
@@ -18,6 +19,7 @@ def main() -> None:
     args = parser.parse_args()
     b1 = b1_decode.run(args.size, runs=5)
     b2 = b2_ingest.run(args.size, runs=3)
+    b3 = b3_detect.run(10_000_000)
     print("| benchmark | peer (same run) | JointWatch | ratio |")
     print("|---|---|---|---|")
     print(
@@ -29,6 +31,12 @@ def main() -> None:
         f"{b2['pyais_decode_only']['rate_per_s']:,.0f}/s | "
         f"{b2['jointwatch_ingest']['rate_per_s']:,.0f}/s | {b2['ratio']:.2f}x |"
     )
+    for r in b3["sizes"]:
+        print(
+            f"| B3 detect, {r['positions']:,} positions, {r['vessels']:,} vessels | "
+            f"(itself) | {r['us_per_position']:.2f} µs/position | "
+            f"{r['cost_vs_smallest']:.2f}x smallest |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,22 +1,38 @@
 """Framing: raw lines to validated AIVDM/AIVDO sentence fields, in columns.
 
-Why two passes: the per-line work that needs Python (splitting fields, the optional TAG
-block) is kept to slicing and dictionary look-ups in one tight loop, and everything that is
-arithmetic over bytes — both checksums of the common path and the 6-bit payload alphabet
-check — runs once over the whole batch in NumPy. Nothing here raises on bad input: every
-rejected line is counted under one reason (see ``LINE_REASONS``).
+Why a batch scan: per-line Python (strip, a pattern match, splitting the TAG block) costs
+microseconds a line, several times what decoding costs. Instead the batch is joined into one
+buffer and scanned with NumPy: where the newlines, backslashes, commas and stars are gives
+every field of a line of the common shape by index arithmetic, both checksums are XORs over
+segments, and the TAG items ``c:``, ``s:`` and ``g:`` are read the same way. A line of any
+other shape (next to none in real feeds, many under fuzzing) takes the per-line path, the
+reference the scan must agree with exactly (``tests/unit/test_ais_framing_fast.py``).
+Nothing here raises on bad input: every rejected line is counted under one reason (see
+``LINE_REASONS``).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import xor
 
 import numpy as np
+
+from jointwatch.ais.scan import (
+    _CHANNEL_BYTE,
+    _CHANNEL_NAME,
+    _SCAN_MIN_LINES,
+    MAX_LINE_BYTES,
+    _as_bytes,
+    _join,
+    _Rows,
+    _scan,
+    _xor_spans,
+)
 
 __all__ = [
     "EARLIEST_TAG_S",
@@ -30,7 +46,6 @@ __all__ = [
 EARLIEST_TAG_S = 946_684_800.0  # 2000-01-01T00:00:00Z: no AIS archive we read is older
 MAX_TAG_AHEAD_S = 86_400.0  # a TAG time a day ahead of receipt is a clock error
 
-MAX_LINE_BYTES = 1024
 
 #: Every reason a line can be rejected for at framing; each line read lands in exactly one
 #: of these or is accepted.
@@ -95,16 +110,6 @@ class Frames:
         return len(self.payload)
 
 
-def _as_bytes(line: object) -> bytes | None:
-    if isinstance(line, bytes):
-        return line
-    if isinstance(line, str):
-        return line.encode("utf-8", "replace")
-    if isinstance(line, bytearray | memoryview):
-        return bytes(line)
-    return None
-
-
 class _Tag:
     """Parsed TAG block values we use."""
 
@@ -148,8 +153,8 @@ def _parse_tag(block: bytes) -> _Tag | str:
     return tag
 
 
-# The whole common path in one C-level match: optional TAG block, then the sentence with
-# its checksummed body captured. Anything that fails it goes to ``_classify`` for a reason.
+# The per-line reference: the sentence pattern applied to one stripped line, and
+# ``_classify`` for why a line failed it. Lines of the common shape never come here.
 _SENTENCE = re.compile(
     rb"(?:\\([^\\]*)\\)?!((?:[A-Z]{2}VD[MO]),(\d),(\d),(\d{0,3}),([AB12]?),([^,*]*),(\d))"
     rb"\*([0-9A-Fa-f]{2})"
@@ -185,6 +190,30 @@ def _classify(line: bytes) -> str:
     return "bad_payload_chars"
 
 
+def _frame_one(raw: object) -> tuple[bytes | None, ...] | str:
+    """One line the per-line way: the sentence pattern's groups, or why it is rejected."""
+    line = raw if isinstance(raw, bytes) else _as_bytes(raw)
+    if line is None:
+        return "malformed"
+    line = line.strip()
+    if len(line) > MAX_LINE_BYTES:
+        return "too_long"
+    found = _SENTENCE.fullmatch(line)
+    if found is not None:
+        return found.groups()
+    return _classify(line)
+
+
+# ---- the batch scan ------------------------------------------------------------------------
+#
+# A line has the common shape when, stripped, it is an optional TAG block and one sentence
+# that the sentence pattern matches, where the TAG block is ``params*hh`` with no other '*'
+# and each ``c:`` item of it holds 1 to 15 decimal digits. For such lines every field sits
+# at a place found by index arithmetic on the batch joined into one buffer, and what the
+# TAG items say is exactly what ``_parse_tag`` reads (last item of a key wins, ``g:`` items
+# without three dash-separated parts are skipped). Every other line takes the per-line path.
+
+
 def frame_lines(lines: Sequence[bytes | str], source: str, rx_time_s: float) -> Frames:
     """Split, check and parse raw lines into a columnar ``Frames``; never raises.
 
@@ -193,75 +222,72 @@ def frame_lines(lines: Sequence[bytes | str], source: str, rx_time_s: float) -> 
     sentence falls back to its receive time instead of pinning time-ordered state.
     """
     del source
-    latest_tag_s = rx_time_s + MAX_TAG_AHEAD_S
+    n_lines = len(lines)
     rejected: dict[str, int] = {}
-    rows: list[tuple[bytes | None, ...]] = []
-    indexes: list[int] = []
-    match = _SENTENCE.fullmatch
-    for index, raw in enumerate(lines):
-        line = raw if isinstance(raw, bytes) else _as_bytes(raw)
-        if line is None:
-            reason = "malformed"
-        else:
-            line = line.strip()
-            if len(line) > MAX_LINE_BYTES:
-                reason = "too_long"
-            else:
-                found = match(line)
-                if found is not None:
-                    rows.append(found.groups())
-                    indexes.append(index)
-                    continue
-                reason = _classify(line)
-        rejected[reason] = rejected.get(reason, 0) + 1
-    out = Frames(lines_read=len(lines), rejected=rejected)
-    if not rows:
+    out = Frames(lines_read=n_lines, rejected=rejected)
+    if not n_lines:
         return out
-    cols = list(zip(*rows, strict=True))
-    tags = _parse_tags(cols[_TAG_GROUP])
-    keep = _validate(cols, tags, rejected)
-    keep_list = keep.tolist()
-    payloads = cols[_PAYLOAD]
-    channels = cols[_CHANNEL]
-    out.payload = [payloads[i] for i in keep_list]
-    out.channel = [_CHANNELS[channels[i]] for i in keep_list]
-    out.fill_bits = _digits(cols[_FILL])[keep].astype(np.int8)
-    out.frag_total = _digits(cols[_TOTAL])[keep].astype(np.int8)
-    out.frag_num = _digits(cols[_NUMBER])[keep].astype(np.int8)
-    seq = cols[_SEQ_FIELD]
-    out.seq_id = np.fromiter((_SEQ[v] for v in seq), dtype=np.int16, count=len(seq))[keep]
-    out.line_index = np.asarray(indexes, dtype=np.int64)[keep]
-    out.tag_time_s = np.full(len(keep), np.nan)
-    out.tag_source = [None] * len(keep)
-    out.tag_group = [None] * len(keep)
-    if tags:
-        for pos, row in enumerate(keep_list):
-            tag = tags.get(row)
-            if isinstance(tag, _Tag):
-                if EARLIEST_TAG_S <= tag.time_s <= latest_tag_s:
-                    out.tag_time_s[pos] = tag.time_s
-                out.tag_source[pos] = tag.source
-                out.tag_group[pos] = tag.group
+    if n_lines >= _SCAN_MIN_LINES:
+        buf, line_end = _join(lines)
+        common, rows = _scan(buf, line_end)
+        rest: Iterable[int] = np.flatnonzero(~common).tolist()
+    else:
+        rows, rest = _Rows(np.zeros(0, dtype=np.int64)), range(n_lines)
+    matched: list[tuple[int, tuple[bytes | None, ...]]] = []
+    for index in rest:  # the rest, counted in line order
+        result = _frame_one(lines[index])
+        if isinstance(result, str):
+            rejected[result] = rejected.get(result, 0) + 1
+        else:
+            matched.append((index, result))
+    if matched:
+        # As ever, TAG blocks count only when some sentence of the batch has a non-empty one.
+        has_tags = bool(rows.tag_state.any()) or any(groups[_TAG_GROUP] for _, groups in matched)
+        odd_rows = _matched_rows(matched, has_tags)
+        rows = _merge(rows, odd_rows) if len(rows) else odd_rows
+    if len(rows):
+        _check(rows, out, rx_time_s + MAX_TAG_AHEAD_S)
     return out
 
 
-def _parse_tags(blocks: tuple[bytes | None, ...]) -> dict[int, _Tag | str]:
-    """Parse the TAG blocks present in a batch, keyed by row."""
-    if not any(blocks):
-        return {}
-    return {row: _parse_tag(block) for row, block in enumerate(blocks) if block is not None}
-
-
-def _digits(column: tuple[bytes | None, ...]) -> np.ndarray:
-    """Single-digit fields (the pattern guarantees exactly one digit) as integers."""
-    joined = b"".join(column)  # type: ignore[arg-type]
-    return np.frombuffer(joined, dtype=np.uint8).astype(np.int64) - 48
-
-
-def _segment_xor(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """XOR of each non-empty segment of a concatenated byte buffer."""
+def _matched_rows(matched: list[tuple[int, tuple[bytes | None, ...]]], has_tags: bool) -> _Rows:
+    """Rows of the lines the per-line pattern matched (its groups guarantee single digits,
+    two hex digits and at most three digits of sequence id)."""
+    rows = _Rows(np.fromiter((index for index, _ in matched), dtype=np.int64, count=len(matched)))
+    columns: list[tuple[bytes, ...]] = list(zip(*(groups for _, groups in matched), strict=True))
+    bodies, checks = columns[_BODY], columns[_CHECK]
+    lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
     starts = np.cumsum(lengths) - lengths
-    return np.bitwise_xor.reduceat(values, starts).astype(np.int64)
+    buffer = np.frombuffer(b"".join(bodies) + b"\n", dtype=np.uint8)  # a stop may not be its end
+    folded = _xor_spans(buffer, starts, starts + lengths)
+    rows.checksum_ok = folded == np.fromiter(map(_HEX.__getitem__, checks), dtype=np.int64)
+    rows.total = _digits(columns[_TOTAL])
+    rows.number = _digits(columns[_NUMBER])
+    rows.fill = _digits(columns[_FILL])
+    rows.seq = np.fromiter(map(_SEQ.__getitem__, columns[_SEQ_FIELD]), dtype=np.int64)
+    rows.channel = np.fromiter(map(_CHANNEL_BYTE.__getitem__, columns[_CHANNEL]), dtype=np.int64)
+    rows.payload = list(columns[_PAYLOAD])
+    pay_len = np.fromiter(map(len, rows.payload), dtype=np.int64, count=len(rows.payload))
+    pay_bytes = np.frombuffer(b"".join(rows.payload), dtype=np.uint8)
+    rows.bad_payload = _segment_any(_INVALID_PAYLOAD_BYTE[pay_bytes], pay_len) | (pay_len == 0)
+    if has_tags:
+        for row, block in enumerate(columns[_TAG_GROUP]):
+            if block is None:
+                continue
+            tag = _parse_tag(block)
+            if isinstance(tag, str):
+                rows.tag_state[row] = 2
+            else:
+                rows.tag_state[row] = 1
+                rows.time_s[row] = tag.time_s
+                rows.source[row] = tag.source
+                rows.group[row] = tag.group
+    return rows
+
+
+def _digits(column: tuple[bytes, ...]) -> np.ndarray:
+    """Single-digit fields as integers."""
+    return np.frombuffer(b"".join(column), dtype=np.uint8).astype(np.int64) - 48
 
 
 def _segment_any(flags: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -273,36 +299,39 @@ def _segment_any(flags: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return (prefix[ends] - prefix[ends - lengths]) > 0
 
 
-def _validate(
-    cols: list[tuple[bytes | None, ...]], tags: dict[int, _Tag | str], rejected: dict[str, int]
-) -> np.ndarray:
-    """Batch checks of the lines that matched the sentence pattern; returns accepted rows."""
-    bodies = cols[_BODY]
-    payloads = cols[_PAYLOAD]
-    n_rows = len(bodies)
-    body_len = np.fromiter(map(len, bodies), dtype=np.int64, count=n_rows)  # type: ignore[arg-type]
-    body_bytes = np.frombuffer(b"".join(bodies), dtype=np.uint8)  # type: ignore[arg-type]
-    checks = np.fromiter((_HEX[c] for c in cols[_CHECK]), dtype=np.int64, count=n_rows)  # type: ignore[index]
-    checksum_ok = _segment_xor(body_bytes, body_len) == checks
-    pay_len = np.fromiter(map(len, payloads), dtype=np.int64, count=n_rows)  # type: ignore[arg-type]
-    pay_bytes = np.frombuffer(b"".join(payloads), dtype=np.uint8)  # type: ignore[arg-type]
-    bad_chars = _segment_any(_INVALID_PAYLOAD_BYTE[pay_bytes], pay_len)
-    total, number, fill = _digits(cols[_TOTAL]), _digits(cols[_NUMBER]), _digits(cols[_FILL])
-    tag_reason = np.zeros(n_rows, dtype=np.bool_)
-    tag_failures: dict[str, int] = {}
-    for row, tag in tags.items():
-        if isinstance(tag, str):
-            tag_reason[row] = True
-            tag_failures[tag] = tag_failures.get(tag, 0) + 1
-    for reason, count in tag_failures.items():
-        rejected[reason] = rejected.get(reason, 0) + count
-    undecided = ~tag_reason
-    # One reason per line, first failing check wins, in this order.
+def _merge(first: _Rows, second: _Rows) -> _Rows:
+    """Both sets of rows, in line order."""
+    index = np.concatenate((first.index, second.index))
+    order = np.argsort(index, kind="stable")
+    take = order.tolist()
+    rows = _Rows(index[order])
+    for name in _Rows.__slots__:
+        if name == "index":
+            continue
+        a, b = getattr(first, name), getattr(second, name)
+        if isinstance(a, list):
+            both = a + b
+            setattr(rows, name, list(map(both.__getitem__, take)))
+        else:
+            setattr(rows, name, np.concatenate((a, b))[order])
+    return rows
+
+
+def _check(rows: _Rows, out: Frames, latest_tag_s: float) -> None:
+    """The batch checks (one reason per line: the first failing one, in ``_classify``'s
+    order) and the accepted sentences into ``out``."""
+    rejected = out.rejected
+    tag_bad = rows.tag_state == 2
+    n_tag_bad = int(tag_bad.sum())
+    if n_tag_bad:
+        rejected["bad_tag_checksum"] = rejected.get("bad_tag_checksum", 0) + n_tag_bad
+    undecided = ~tag_bad
+    total, number, fill = rows.total, rows.number, rows.fill
     checks_in_order = (
-        ("bad_checksum", ~checksum_ok),
+        ("bad_checksum", ~rows.checksum_ok),
         ("bad_fragment", (total < 1) | (number < 1) | (number > total)),
         ("bad_fill_bits", fill > 5),
-        ("bad_payload_chars", bad_chars | (pay_len == 0)),
+        ("bad_payload_chars", rows.bad_payload),
     )
     for reason, failed in checks_in_order:
         hit = undecided & failed
@@ -310,4 +339,22 @@ def _validate(
         if count:
             rejected[reason] = rejected.get(reason, 0) + count
             undecided &= ~hit
-    return np.flatnonzero(undecided)
+    if undecided.all():
+        keep: np.ndarray | slice = slice(None)
+        out.payload = rows.payload
+    else:
+        keep = np.flatnonzero(undecided)
+        if not len(keep):
+            return
+        out.payload = list(map(rows.payload.__getitem__, keep.tolist()))
+    out.channel = _CHANNEL_NAME[rows.channel[keep]].tolist()
+    out.tag_source = rows.source[keep].tolist()
+    out.tag_group = rows.group[keep].tolist()
+    out.fill_bits = fill[keep].astype(np.int8)
+    out.frag_total = total[keep].astype(np.int8)
+    out.frag_num = number[keep].astype(np.int8)
+    out.seq_id = rows.seq[keep].astype(np.int16)
+    out.line_index = rows.index[keep]
+    time_s = rows.time_s[keep]
+    believed = (rows.tag_state[keep] == 1) & (time_s >= EARLIEST_TAG_S) & (time_s <= latest_tag_s)
+    out.tag_time_s = np.where(believed, time_s, np.nan)

@@ -10,8 +10,10 @@ and is capped, so memory stays bounded.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,8 @@ PIPELINE_SCHEMA = DECODED_SCHEMA.append(pa.field("rx_time", pa.timestamp("us", t
 )
 
 _MAX_DEDUPE_KEYS = 2_000_000
+_DEDUPE_BATCH_MIN = 32  # fewer messages are decided one by one
+_COMPACT_AFTER = 4096  # deletions (plus a quarter of the size) before the key table is copied
 
 
 @dataclass
@@ -77,6 +81,7 @@ class AisPipeline:
         self.assembler = Assembler(timeout_s=assembly_timeout_s)
         # hash(payload, fill bits) -> message time first heard; insertion order ~ time order.
         self._recent: dict[int, float] = {}
+        self._holes = 0  # entries deleted from ``_recent`` since it was last copied
         self._latest_s = -np.inf
 
     def process(self, lines: Sequence[bytes | str], source: str, rx_time_s: float) -> pa.Table:
@@ -90,19 +95,26 @@ class AisPipeline:
         assembled = self.assembler.add(frames, source, rx_time_s)
         self._take_assembly_counts()
         times = np.where(np.isnan(assembled.tag_time_s), rx_time_s, assembled.tag_time_s)
-        fresh = self._fresh(assembled.payload, assembled.fill_bits.tolist(), times.tolist())
-        if not fresh:
+        fresh = self._fresh(assembled.payload, assembled.fill_bits.tolist(), times)
+        if not len(fresh):
             return PIPELINE_SCHEMA.empty_table()
-        payloads = [assembled.payload[i] for i in fresh]
+        if len(fresh) == len(assembled.payload):
+            payloads = assembled.payload
+        else:
+            payloads = list(map(assembled.payload.__getitem__, fresh.tolist()))
         result = decode_batch(payloads, assembled.fill_bits[fresh])
         self.stats.reject("decode_error", len(result.rejected_index))
-        rows = np.asarray(fresh, dtype=np.int64)[result.kept_index]
+        rows = fresh[result.kept_index]
         table = result.table
         # MMSI 0 (and a message too short to carry one) identifies nobody.
         valid_mmsi = pc.fill_null(pc.not_equal(table.column("mmsi"), 0), False)
         n_invalid = table.num_rows - int(pc.sum(valid_mmsi.cast(pa.int64())).as_py() or 0)
         rx_us = np.round(times[rows] * 1e6).astype(np.int64)
-        sources = [assembled.tag_source[i] or source for i in rows.tolist()]
+        tag_sources = assembled.tag_source
+        if any(tag_sources):
+            sources = [name or source for name in map(tag_sources.__getitem__, rows.tolist())]
+        else:
+            sources = [source] * len(rows)
         table = table.append_column(
             PIPELINE_SCHEMA.field("rx_time"), pa.array(rx_us, pa.timestamp("us", tz="UTC"))
         ).append_column(PIPELINE_SCHEMA.field("source"), pa.array(sources, pa.string()))
@@ -124,20 +136,107 @@ class AisPipeline:
             self.stats.reject(reason, count)
 
     def _forget_before(self, cutoff_s: float) -> None:
+        """Drop remembered messages from the oldest inserted on, up to the first one heard at
+        or after ``cutoff_s`` once no more than ``_MAX_DEDUPE_KEYS`` are left."""
         recent = self._recent
-        while recent:
-            key = next(iter(recent))
-            if recent[key] >= cutoff_s and len(recent) <= _MAX_DEDUPE_KEYS:
+        size = len(recent)
+        drop = max(0, size - _MAX_DEDUPE_KEYS)  # over the cap: these go whatever their time
+        values = iter(recent.values())
+        deque(islice(values, drop), maxlen=0)
+        chunk = 16
+        while drop < size:
+            times = np.fromiter(islice(values, chunk), dtype=np.float64)
+            kept = np.flatnonzero(times >= cutoff_s)
+            if len(kept):
+                drop += int(kept[0])
                 break
-            del recent[key]
+            drop += len(times)
+            chunk *= 8
+        if drop:
+            self._holes += drop
+            deque(map(recent.__delitem__, list(islice(recent, drop))), maxlen=0)
+        if self._holes > _COMPACT_AFTER + len(recent) // 4:
+            # A deleted entry leaves a hole that every walk from the oldest steps over until
+            # the dict is resized; copying it sheds them (at a cost shared by those deletions).
+            self._recent = dict(recent)
+            self._holes = 0
 
-    def _fresh(self, payloads: list[bytes], fills: list[int], times: list[float]) -> list[int]:
-        """Indices of messages not heard within the window; counts the others."""
+    def _fresh(self, payloads: list[bytes], fills: list[int], times: np.ndarray) -> np.ndarray:
+        """Indices of messages not heard within the window; counts the others.
+
+        In effect, message by message: a message whose key (hash of payload and fill bits) was
+        remembered at a time no further than the window from its own is a duplicate; any other
+        is fresh and (re)inserted last with its time, so insertion order follows time order.
+        Keys seen once in the batch are decided together; only keys repeated within the batch
+        are walked one message at a time (and a batch of a few messages is, whole).
+        """
+        recent = self._recent
+        window = self.dedupe_window_s
+        n_messages = len(payloads)
+        if n_messages < _DEDUPE_BATCH_MIN:
+            return self._fresh_one_by_one(payloads, fills, times)
+        keys = list(map(hash, zip(payloads, fills, strict=True)))
+        times = np.asarray(times, dtype=np.float64)
+        known = np.fromiter(map(recent.__contains__, keys), dtype=np.bool_, count=n_messages)
+        first = np.full(n_messages, np.nan)
+        if known.any():
+            at = np.flatnonzero(known)
+            first[at] = np.array(list(map(recent.__getitem__, map(keys.__getitem__, at.tolist()))))
+        duplicate = known & (np.abs(times - first) <= window)
+        repeated = len(set(keys)) < n_messages
+        if repeated:
+            key_array = np.array(keys, dtype=np.int64)
+            order = np.argsort(key_array, kind="stable")
+            same = key_array[order][1:] == key_array[order][:-1]
+            walk = np.zeros(n_messages, dtype=np.bool_)
+            walk[order[1:][same]] = True
+            walk[order[:-1][same]] = True
+            held: dict[int, float] = {}
+            time_list = times.tolist()
+            for index in np.flatnonzero(walk).tolist():
+                key = keys[index]
+                time_s = time_list[index]
+                seen = held[key] if key in held else recent.get(key)
+                if seen is not None and abs(time_s - seen) <= window:
+                    duplicate[index] = True
+                else:
+                    duplicate[index] = False
+                    held[key] = time_s
+        fresh = np.flatnonzero(~duplicate)
+        self.stats.duplicates += n_messages - len(fresh)
+        if len(fresh):
+            again = fresh[known[fresh]]
+            if len(again):  # heard before, outside the window: moves to the end
+                moved = {keys[i] for i in again.tolist()}
+                deque(map(recent.__delitem__, moved), maxlen=0)
+                self._holes += len(moved)
+            if len(fresh) == n_messages and not repeated:
+                recent.update(zip(keys, times.tolist(), strict=True))
+            else:
+                last = fresh
+                if repeated:  # a key fresh twice in the batch ends where it was last inserted
+                    _, from_end = np.unique(key_array[fresh][::-1], return_index=True)
+                    last = fresh[np.sort(len(fresh) - 1 - from_end)]
+                last_keys = map(keys.__getitem__, last.tolist())
+                recent.update(zip(last_keys, times[last].tolist(), strict=True))
+            fresh_times = times[fresh]
+            later = fresh_times[fresh_times > self._latest_s]
+            if len(later):
+                self._latest_s = float(later.max())
+        self._forget_before(self._latest_s - window)
+        return fresh
+
+    def _fresh_one_by_one(
+        self, payloads: list[bytes], fills: list[int], times: np.ndarray
+    ) -> np.ndarray:
+        """``_fresh`` for a few messages, where deciding them together costs more."""
         recent = self._recent
         window = self.dedupe_window_s
         fresh: list[int] = []
         duplicates = 0
-        for index, (payload, fill, time_s) in enumerate(zip(payloads, fills, times, strict=True)):
+        for index, (payload, fill, time_s) in enumerate(
+            zip(payloads, fills, times.tolist(), strict=True)
+        ):
             key = hash((payload, fill))
             first = recent.get(key)
             if first is not None and abs(time_s - first) <= window:
@@ -145,13 +244,14 @@ class AisPipeline:
                 continue
             if first is not None:
                 del recent[key]  # re-insert at the end so the dict stays in time order
+                self._holes += 1
             recent[key] = time_s
             fresh.append(index)
             if time_s > self._latest_s:
                 self._latest_s = time_s
         self.stats.duplicates += duplicates
         self._forget_before(self._latest_s - window)
-        return fresh
+        return np.asarray(fresh, dtype=np.int64)
 
 
 def decode_lines(lines: Sequence[bytes | str], source: str, rx_time_s: float) -> pa.Table:
