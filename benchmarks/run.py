@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     args = parser.parse_args()
     b1 = b1_decode.run(args.size, runs=5)
-    b2 = b2_ingest.run(args.size, runs=3)
+    b2 = b2_ingest.run(args.size, runs=2)
     b3 = b3_detect.run(10_000_000)
     print("| benchmark | peer (same run) | JointWatch | ratio |")
     print("|---|---|---|---|")

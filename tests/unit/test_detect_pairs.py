@@ -114,7 +114,7 @@ def _enc(**changes: float) -> DetectParams:
         pytest.param(_pair(3.0, 4.0), _enc(max_median_speed_kn=4.5), id="side-by-side-4kn"),
         pytest.param(_pair(3.0, 0.5, apart_m=2000.0), _enc(max_distance_m=2100.0), id="2km-apart"),
         pytest.param(_pair(1.0, 0.5), _enc(min_duration_h=1.0), id="together-1h"),
-        pytest.param(_pair(3.0, 0.5, at=VUNG_TAU), _enc(min_shore_km=2.0), id="near-shore"),
+        pytest.param(_pair(3.0, 0.5, at=VUNG_TAU), _enc(min_shore_km=0.5), id="near-shore"),
     ],
 )
 @pytest.mark.parametrize("chunk", CHUNKS)

@@ -26,7 +26,7 @@ from jointwatch.detect.vessel import (
     detect_zones,
     overdue_gaps,
 )
-from jointwatch.geo.shore import ShoreIndex, shore_index
+from jointwatch.geo.shore import LazyShore, ShoreIndex
 from jointwatch.geo.zones import Zone, ZoneIndex
 
 __all__ = ["DetectionEngine"]
@@ -42,7 +42,7 @@ class DetectionEngine:
         shore: ShoreIndex | None = None,
     ) -> None:
         self.params = params or DetectParams()
-        self.shore = shore or shore_index()
+        self.shore = shore or LazyShore()
         self.zone_index = ZoneIndex(list(zones))
         self.state = VesselState()
         self.state_zones = ZoneMemberships(len(self.zone_index))
@@ -108,30 +108,25 @@ class DetectionEngine:
         self.positions_seen += positions.num_rows
         b = build_batch(positions, self.state)
         self.stale += b.rejected_stale
-        shore_m = np.full(len(b), np.nan)
-        real = np.flatnonzero(b.real)
-        shore_m[real] = self.shore.distance_m(b.lat[real], b.lon[real])
-        from_state = np.flatnonzero(b.state_last)
-        shore_m[from_state] = self.state["last_shore_m"][b.srow[from_state]]
         emit = self._emit
         if p.ais_gap.enabled:
-            detect_gaps(b, shore_m, p.ais_gap, emit)
+            detect_gaps(b, self.shore, p.ais_gap, emit)
         if p.loitering.enabled:
-            detect_loitering(b, shore_m, self.state, p.loitering, emit)
+            detect_loitering(b, self.shore, self.state, p.loitering, emit)
         jump = np.zeros(len(b), dtype=bool)
         if p.spoofing.enabled:
             jump = detect_spoofing(b, self.shore, self.state, p.spoofing, emit)
         if p.zones.enabled:
             detect_zones(b, self.zone_index, self.state_zones, emit)
-        self._carry(b, shore_m, jump)
+        self._carry(b, jump)
         self._pairs(positions)
         if p.ais_gap.enabled:
             # Judged at the watermark, not the newest time: a report up to lateness_s late
             # may still end the silence, and an open event once raised is never withdrawn.
             watermark = self.clock_us - int(p.stream.lateness_s * 1e6)
-            overdue_gaps(self.state, watermark, p.ais_gap, emit)
+            overdue_gaps(self.state, watermark, self.shore, p.ais_gap, emit)
 
-    def _carry(self, b: object, shore_m: np.ndarray, jump: np.ndarray) -> None:
+    def _carry(self, b: object, jump: np.ndarray) -> None:
         from jointwatch.detect.batch import ExtBatch
 
         assert isinstance(b, ExtBatch)
@@ -142,7 +137,6 @@ class DetectionEngine:
         s["last_lat"][rows] = b.lat[last]
         s["last_lon"][rows] = b.lon[last]
         s["last_sog"][rows] = b.sog[last]
-        s["last_shore_m"][rows] = shore_m[last]
         s["last_jump"][rows] = jump[last]
         moved = b.real[last]
         s["overdue"][rows[moved]] = False

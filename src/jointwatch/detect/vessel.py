@@ -26,13 +26,17 @@ HOUR_US = 3_600_000_000
 Emit = Callable[[Event, bool], None]
 
 
-def detect_gaps(b: ExtBatch, shore_m: NDArray[np.float64], p: GapParams, emit: Emit) -> None:
+def detect_gaps(b: ExtBatch, shore: ShoreIndex, p: GapParams, emit: Emit) -> None:
     """A report after ≥ ``min_gap_h`` of silence whose previous report was far offshore."""
     has = b.real & (b.prev >= 0)
     i = np.flatnonzero(has)
     j = b.prev[i]
-    dt = b.t[i] - b.t[j]
-    hit = (dt >= p.min_gap_h * HOUR_US) & (shore_m[j] >= p.min_shore_nm * NM_M)
+    long = (b.t[i] - b.t[j]) >= p.min_gap_h * HOUR_US
+    i, j = i[long], j[long]
+    # Distance to shore only for the few silences long enough to matter.
+    shore_m = np.full(len(b), np.nan)
+    shore_m[j] = shore.distance_m(b.lat[j], b.lon[j])
+    hit = shore_m[j] >= p.min_shore_nm * NM_M
     for a, z in zip(i[hit].tolist(), j[hit].tolist(), strict=True):
         dist = float(haversine_m(b.lat[z], b.lon[z], b.lat[a], b.lon[a]))
         hours = (int(b.t[a]) - int(b.t[z])) / HOUR_US
@@ -50,19 +54,24 @@ def detect_gaps(b: ExtBatch, shore_m: NDArray[np.float64], p: GapParams, emit: E
         emit(event, True)
 
 
-def overdue_gaps(state: VesselState, clock_us: int, p: GapParams, emit: Emit) -> None:
-    """Open ``ais_gap`` events for vessels silent ≥ ``min_gap_h`` far offshore."""
+def overdue_gaps(
+    state: VesselState, clock_us: int, shore: ShoreIndex, p: GapParams, emit: Emit
+) -> None:
+    """Open ``ais_gap`` events for vessels silent ≥ ``min_gap_h`` far offshore.
+
+    Each silence is judged once (``overdue`` marks it judged, whatever the verdict) and
+    again only after the vessel has reported; distance to shore is looked up only then.
+    """
     if not p.overdue or clock_us == NONE_T:
         return
     last = state["last_t"]
-    due = (
-        (last != NONE_T)
-        & (last <= clock_us - int(p.min_gap_h * HOUR_US))
-        & (state["last_shore_m"] >= p.min_shore_nm * NM_M)
-        & ~state["overdue"]
+    due = np.flatnonzero(
+        (last != NONE_T) & (last <= clock_us - int(p.min_gap_h * HOUR_US)) & ~state["overdue"]
     )
-    rows = np.flatnonzero(due)
-    for r in rows.tolist():
+    state["overdue"][due] = True
+    shore_m = shore.distance_m(state["last_lat"][due], state["last_lon"][due])
+    far = shore_m >= p.min_shore_nm * NM_M
+    for r, d in zip(due[far].tolist(), shore_m[far].tolist(), strict=True):
         event = Event(
             "ais_gap",
             int(state.mmsi[r]),
@@ -70,12 +79,8 @@ def overdue_gaps(state: VesselState, clock_us: int, p: GapParams, emit: Emit) ->
             float(state["last_lat"][r]),
             float(state["last_lon"][r]),
         )
-        event.details = {
-            "overdue": True,
-            "shore_nm": round(float(state["last_shore_m"][r]) / NM_M, 1),
-        }
+        event.details = {"overdue": True, "shore_nm": round(d / NM_M, 1)}
         emit(event, True)
-    state["overdue"][rows] = True
 
 
 def _segments(flag: NDArray[np.bool_], cont: NDArray[np.bool_]) -> tuple[NDArray, NDArray]:
@@ -89,13 +94,15 @@ def _segments(flag: NDArray[np.bool_], cont: NDArray[np.bool_]) -> tuple[NDArray
 
 def detect_loitering(
     b: ExtBatch,
-    shore_m: NDArray[np.float64],
+    shore: ShoreIndex,
     state: VesselState,
     p: LoiteringParams,
     emit: Emit,
 ) -> None:
     """Runs of slow reports far offshore lasting ≥ ``min_duration_h``."""
-    slow = b.real & (b.sog < p.max_speed_kn) & (shore_m >= p.min_shore_nm * NM_M)
+    slow = b.real & (b.sog < p.max_speed_kn)
+    rows = np.flatnonzero(slow)  # distance to shore only where it can matter
+    slow[rows] = shore.distance_m(b.lat[rows], b.lon[rows]) >= p.min_shore_nm * NM_M
     # A vessel's previous report (from state) continues a run if the state has one open.
     state_open = ~b.real & (state["lo_start_t"][b.srow] != NONE_T) & b.state_last
     flag = slow | state_open

@@ -1,29 +1,36 @@
 """Land and distance to shore from the ``global-land-mask`` package, with no download.
 
-Why our own distance transform: the package only answers "land or sea" on its 1/120° grid
-(GLOBE, about 1 km). The detectors need "how far from shore" against thresholds up to
-50 nm, so for each 1 by 1 degree tile a query touches we run scipy's Euclidean distance transform
-over the tile plus a margin of at least 60 nm, and cache the tile. A distance above the
-margin is reported as the margin (``cap_m``): a lower bound, larger than every threshold.
-Longitude spacing uses the cosine of the tile's centre latitude, so distances are good to a
-few per cent, well inside the mask's own 1 km resolution.
+Why a tree of coastline cells: the package only answers "land or sea" on its 1/120 degree
+grid (GLOBE, about 1 km). The detectors need "how far from shore" against thresholds from
+10 km to 50 nm, for positions anywhere on earth. The land cells that touch the sea (about
+1.5 million) are found once, placed on the sphere, and put in a k-d tree; a batch of
+positions is then one nearest-neighbour query, exact to the grid's resolution, with no
+per-region warm-up, so scattered global traffic costs no more than a busy strait. The cells
+are cached in the user's cache directory after the first extraction (a few seconds).
 """
 
 from __future__ import annotations
 
-import math
-from collections import OrderedDict
+import os
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage
+from scipy.spatial import cKDTree
 
-__all__ = ["ShoreIndex", "shore_index"]
+from jointwatch.geo.distance import EARTH_RADIUS_M, unit_vectors
+
+__all__ = ["CAP_M", "LazyShore", "ShoreIndex", "shore_index"]
 
 CELLS_PER_DEG = 120
-CELL_LAT_M = 1852.0 * 60.0 / CELLS_PER_DEG  # one cell of latitude, metres
 ROWS, COLS = 180 * CELLS_PER_DEG, 360 * CELLS_PER_DEG
+_CACHE_NAME = "coast-cells-v1.npz"
+#: Distances are exact up to this (about 108 nm) and reported as this beyond it: every
+#: threshold is far below it, and an open-ocean query that stops here is several times
+#: cheaper than one that searches on for the nearest coast.
+CAP_M = 200_000.0
+_BAND_ROWS = 1200  # rows per pass when scanning the 933-million-cell mask
 
 
 def _ocean_mask() -> NDArray[np.bool_]:
@@ -35,13 +42,59 @@ def _ocean_mask() -> NDArray[np.bool_]:
     return mask
 
 
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "jointwatch"
+
+
+def coast_cells(ocean: NDArray[np.bool_]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """(row, col) of every land cell with a sea cell north, south, east or west of it."""
+    rows: list[NDArray[np.int64]] = []
+    cols: list[NDArray[np.int64]] = []
+    for r0 in range(0, ROWS, _BAND_ROWS):
+        r1 = min(ROWS, r0 + _BAND_ROWS)
+        core = ocean[r0:r1]
+        sea_near = np.roll(core, 1, axis=1) | np.roll(core, -1, axis=1)  # wraps at 180°
+        sea_near[1:] |= core[:-1]
+        sea_near[:-1] |= core[1:]
+        if r0 > 0:
+            sea_near[0] |= ocean[r0 - 1]
+        if r1 < ROWS:
+            sea_near[-1] |= ocean[r1]
+        rr, cc = np.nonzero(~core & sea_near)
+        rows.append(rr + r0)
+        cols.append(cc)
+    return np.concatenate(rows).astype(np.int32), np.concatenate(cols).astype(np.int32)
+
+
+def _load_coast(ocean: NDArray[np.bool_]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    path = _cache_dir() / _CACHE_NAME
+    try:
+        with np.load(path) as data:
+            return data["rows"], data["cols"]
+    except (OSError, KeyError, ValueError):
+        pass
+    rows, cols = coast_cells(ocean)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+        np.savez_compressed(tmp, rows=rows, cols=cols)
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only home only costs the extraction again next time
+    return rows, cols
+
+
 class ShoreIndex:
     """Answers "on land?" and "how far from shore?" for arrays of positions."""
 
-    def __init__(self, max_tiles: int = 2048) -> None:
+    def __init__(self) -> None:
         self._ocean = _ocean_mask()
-        self._tiles: OrderedDict[tuple[int, int], NDArray[np.float32] | float] = OrderedDict()
-        self.max_tiles = max_tiles
+        rows, cols = _load_coast(self._ocean)
+        lat = 90.0 - (rows + 0.5) / CELLS_PER_DEG
+        lon = -180.0 + (cols + 0.5) / CELLS_PER_DEG
+        self._tree = cKDTree(unit_vectors(lat, lon))
+        self.coast_cells = len(rows)
 
     @staticmethod
     def _cells(lat: ArrayLike, lon: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -58,58 +111,36 @@ class ShoreIndex:
         return ~self._ocean[rows, cols]
 
     def distance_m(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
-        """Distance to the nearest land cell in metres (0 on land, at most the tile's cap)."""
-        rows, cols = self._cells(lat, lon)
-        out = np.empty(rows.shape, dtype=np.float64)
-        if out.size == 0:
-            return out
-        tile_r, tile_c = rows // CELLS_PER_DEG, cols // CELLS_PER_DEG
-        keys = tile_r * 360 + tile_c
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-        ends = np.r_[starts[1:], len(order)]
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            idx = order[s:e]
-            tr, tc = int(tile_r[idx[0]]), int(tile_c[idx[0]])
-            tile = self._tile(tr, tc)
-            if isinstance(tile, float):
-                out[idx] = tile
-            else:
-                out[idx] = tile[rows[idx] - tr * CELLS_PER_DEG, cols[idx] - tc * CELLS_PER_DEG]
-        return out
-
-    def _tile(self, tr: int, tc: int) -> NDArray[np.float32] | float:
-        key = (tr, tc)
-        hit = self._tiles.get(key)
-        if hit is not None:
-            self._tiles.move_to_end(key)
-            return hit
-        tile = self._compute(tr, tc)
-        self._tiles[key] = tile
-        if len(self._tiles) > self.max_tiles:
-            self._tiles.popitem(last=False)
-        return tile
-
-    def _compute(self, tr: int, tc: int) -> NDArray[np.float32] | float:
-        n = CELLS_PER_DEG
-        centre_lat = 90.0 - (tr + 0.5)
-        cos_lat = max(math.cos(math.radians(centre_lat)), 0.1)
-        margin_r = n
-        margin_c = min(math.ceil(n / cos_lat), 10 * n)
-        r0, r1 = max(tr * n - margin_r, 0), min((tr + 1) * n + margin_r, ROWS)
-        cols = np.arange(tc * n - margin_c, (tc + 1) * n + margin_c) % COLS  # wraps at ±180°
-        region = self._ocean[r0:r1][:, cols]
-        cell_lon_m = CELL_LAT_M * cos_lat
-        cap_m = min(margin_r * CELL_LAT_M, margin_c * cell_lon_m)
-        if region.all():
-            return float(cap_m)  # no land within the margin: everywhere at least the cap
-        dist = ndimage.distance_transform_edt(region, sampling=(CELL_LAT_M, cell_lon_m))
-        inner = dist[tr * n - r0 : tr * n - r0 + n, margin_c : margin_c + n]
-        return np.minimum(inner, cap_m).astype(np.float32)
+        """Distance in metres to the nearest coastline cell (0 on land, at most ``CAP_M``)."""
+        la = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+        lo = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+        if la.size == 0:
+            return np.empty(0, dtype=np.float64)
+        chord, _ = self._tree.query(
+            unit_vectors(np.clip(la, -90, 90), lo), k=1, distance_upper_bound=CAP_M
+        )
+        chord = np.minimum(chord, CAP_M)  # beyond the cap the search stops early: inf
+        arc = 2 * EARTH_RADIUS_M * np.arcsin(np.clip(chord / (2 * EARTH_RADIUS_M), 0.0, 1.0))
+        return np.where(self.is_land(la, lo), 0.0, arc)
 
 
 @cache
 def shore_index() -> ShoreIndex:
-    """The process-wide index: the mask is loaded once."""
+    """The process-wide index: the mask is loaded and the tree built once."""
     return ShoreIndex()
+
+
+class LazyShore(ShoreIndex):
+    """The process-wide index, built on first use: a node that receives no positions (or
+    runs with detectors off) never loads the 1 GB mask."""
+
+    def __init__(self) -> None:  # no super().__init__(): nothing is loaded yet
+        pass
+
+    def is_land(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.bool_]:
+        """As ``ShoreIndex.is_land``."""
+        return shore_index().is_land(lat, lon)
+
+    def distance_m(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
+        """As ``ShoreIndex.distance_m``."""
+        return shore_index().distance_m(lat, lon)
