@@ -45,7 +45,7 @@ def _zones() -> list[Any]:
 
 
 def batches(positions: int, vessels: int, seed: int = 3) -> Iterator[pa.Table]:
-    """Time-ordered batches: every vessel reports once per 60 s step, in random order."""
+    """Time-ordered batches: every vessel reports every 60 s, at its own second."""
     rng = np.random.default_rng(seed)
     lat = rng.uniform(5.0, 20.0, vessels)
     lon = rng.uniform(110.5, 118.0, vessels)
@@ -57,6 +57,8 @@ def batches(positions: int, vessels: int, seed: int = 3) -> Iterator[pa.Table]:
     ids = rng.choice(1_000_000, vessels, replace=False)
     mmsi = rng.choice(mids, vessels) * 1_000_000 + ids  # valid ship stations, all distinct
     steps = positions // vessels
+    phase_s = rng.uniform(0, INTERVAL_S, vessels)  # each vessel reports at its own second
+    order = np.argsort(phase_s)  # rows in time order within a step
     pending: list[pa.Table] = []
     rows = 0
     for step in range(steps):
@@ -66,12 +68,11 @@ def batches(positions: int, vessels: int, seed: int = 3) -> Iterator[pa.Table]:
         lon = (
             lon + dist_deg * np.sin(np.radians(course)) / np.cos(np.radians(lat)) + 180
         ) % 360 - 180
-        order = rng.permutation(vessels)
-        t = (START_S + step * INTERVAL_S + order * INTERVAL_S // vessels) * 1_000_000
+        t = ((START_S + step * INTERVAL_S + phase_s[order]) * 1_000_000).astype(np.int64)
         table = pa.table(
             {
                 "mmsi": pa.array(mmsi[order], pa.int64()),
-                "time": pa.array(np.sort(t), pa.int64()).cast(TIME_TYPE),
+                "time": pa.array(t, pa.int64()).cast(TIME_TYPE),
                 "lat": lat[order],
                 "lon": lon[order],
                 "sog_kn": pa.array(speed[order], pa.float32()),
