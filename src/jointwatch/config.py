@@ -42,7 +42,7 @@ class Settings(BaseSettings):
         default=None, description="TOML file of detector parameters (docs/detectors.md)."
     )
     zones_file: Path | None = Field(
-        default=None, description="GeoJSON zones stored on a node's first start."
+        default=None, description="GeoJSON zones stored when a node starts with no zones."
     )
     ingest_token: str | None = Field(
         default=None,

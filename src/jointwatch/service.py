@@ -23,6 +23,7 @@ from jointwatch.ais import AisPipeline
 from jointwatch.config import Settings
 from jointwatch.detect.engine import DetectionEngine
 from jointwatch.detect.params import load_params
+from jointwatch.geo.shore import shore_index
 from jointwatch.geo.zones import Zone, load_zones, zones_from_geojson
 from jointwatch.journal import (
     JournalPosition,
@@ -93,11 +94,15 @@ class IngestService:
         self._events_out: dict[str, dict[str, Any]] = {}
         self.detector: DetectionEngine | None = None
         if settings.detect:
-            self.detector = DetectionEngine(load_params(settings.detect_config), self._zones())
+            # The land mask is loaded now, not on the first position, so that a live node's
+            # first batch is not held up for seconds behind it.
+            self.detector = DetectionEngine(
+                load_params(settings.detect_config), self._zones(), shore=shore_index()
+            )
         self.recovered_lines = self._recover() if self.journal is not None else 0
 
     def _zones(self) -> list[Zone]:
-        """Stored zones; on first start, those of ``settings.zones_file`` are stored."""
+        """Stored zones; a node with none stores those of ``settings.zones_file``."""
         features = self.zone_repo.load()
         if not features and self.settings.zones_file is not None:
             zones = load_zones(self.settings.zones_file)

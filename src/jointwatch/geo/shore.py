@@ -12,6 +12,7 @@ are cached in the user's cache directory after the first extraction (a few secon
 from __future__ import annotations
 
 import os
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -124,10 +125,18 @@ class ShoreIndex:
         return np.where(self.is_land(la, lo), 0.0, arc)
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 @cache
-def shore_index() -> ShoreIndex:
-    """The process-wide index: the mask is loaded and the tree built once."""
+def _built() -> ShoreIndex:
     return ShoreIndex()
+
+
+def shore_index() -> ShoreIndex:
+    """The process-wide index: the mask is loaded and the tree built once, by one thread."""
+    with _BUILD_LOCK:
+        return _built()
 
 
 class LazyShore(ShoreIndex):
