@@ -110,17 +110,23 @@ class NodeProcess:
         raise AssertionError(f"condition not met in {timeout_s} s; last stats: {stats}")
 
 
-@pytest.fixture
-def node(db_url: str, tmp_path: Path) -> Iterator[NodeProcess]:
-    """A node on SQLite and on PostgreSQL (``db_url`` is parametrised in tests/conftest.py)."""
-    proc = NodeProcess(
+def new_node(db_url: str, tmp_path: Path, **env_extra: str) -> NodeProcess:
+    """A node (not started yet) on free loopback ports, with extra environment settings."""
+    return NodeProcess(
         data_dir=tmp_path / "node",
         database_url=db_url,
         http_port=free_port(),
         tcp_port=free_port(),
         udp_port=free_port(socket.SOCK_DGRAM),
         log_path=tmp_path / "node.log",
+        env_extra=dict(env_extra),
     )
+
+
+@pytest.fixture
+def node(db_url: str, tmp_path: Path) -> Iterator[NodeProcess]:
+    """A node on SQLite and on PostgreSQL (``db_url`` is parametrised in tests/conftest.py)."""
+    proc = new_node(db_url, tmp_path)
     proc.start()
     yield proc
     proc.stop()

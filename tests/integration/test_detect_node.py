@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jointwatch.detect.events import EVENT_KINDS
 from jointwatch.exercise.scenario import write_scenario_file
 from jointwatch.exercise.scripted import SCRIPT_HOURS
-from tests.integration.conftest import NodeProcess, free_port
+from tests.integration.conftest import NodeProcess, new_node
 from tests.integration.test_node import position, send_tcp
 
 ZONES = Path(__file__).parents[2] / "src" / "jointwatch" / "exercise" / "data" / "zones.geojson"
@@ -41,15 +41,7 @@ def scripted_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def zoned_node(db_url: str, tmp_path: Path) -> Iterator[NodeProcess]:
-    proc = NodeProcess(
-        data_dir=tmp_path / "node",
-        database_url=db_url,
-        http_port=free_port(),
-        tcp_port=free_port(),
-        udp_port=free_port(socket.SOCK_DGRAM),
-        log_path=tmp_path / "node.log",
-        env_extra={"JOINTWATCH_ZONES_FILE": str(ZONES)},
-    )
+    proc = new_node(db_url, tmp_path, JOINTWATCH_ZONES_FILE=str(ZONES))
     proc.start(timeout_s=60)
     yield proc
     proc.stop()
@@ -105,15 +97,7 @@ def test_live_node_and_batch_detect_give_the_same_events(
     live = httpx.get(f"{zoned_node.url}/api/events", params={"limit": 10_000}, timeout=30).json()
 
     assert len(offline) >= 9  # every scripted kind is there (scored in the unit tests)
-    assert {e["kind"] for e in offline} == {
-        "ais_gap",
-        "loitering",
-        "encounter",
-        "zone_entry",
-        "zone_exit",
-        "spoofing",
-        "approach",
-    }
+    assert {e["kind"] for e in offline} == set(EVENT_KINDS)
     assert _comparable(live["events"]) == _comparable(offline)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from jointwatch.ais.pipeline import AisPipeline
 from jointwatch.detect.engine import DetectionEngine
+from jointwatch.detect.events import EVENT_KINDS
 from jointwatch.exercise.scenario import Scenario
 from jointwatch.exercise.scripted import SCRIPT_HOURS, score
 from jointwatch.geo.zones import load_zones
@@ -43,12 +44,4 @@ def test_detectors_find_every_scripted_event_among_background_traffic() -> None:
     assert not result.missed, result.missed
     assert result.recall >= 0.95
     assert result.precision >= 0.9, result.false_alarms
-    assert {t.kind for t in result.matched} == {
-        "ais_gap",
-        "loitering",
-        "encounter",
-        "zone_entry",
-        "zone_exit",
-        "spoofing",
-        "approach",
-    }
+    assert {t.kind for t in result.matched} == set(EVENT_KINDS)
