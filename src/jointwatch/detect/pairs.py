@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -150,24 +151,31 @@ class StaticRegistry:
         self.length_t = np.empty(0, np.int64)
 
     def update(self, m: I64, t: I64, ship_type: I64, length_m: F64) -> None:
-        """Fold static reports in (missing values are -1 / NaN and do not overwrite)."""
-        for i in range(len(m)):  # static reports are a few per vessel per hour
-            mm = int(m[i])
-            r = int(np.searchsorted(self.m, mm))
-            if r == len(self.m) or self.m[r] != mm:
-                self.m = np.insert(self.m, r, mm)
-                self.ship_type = np.insert(self.ship_type, r, -1)
-                self.length_m = np.insert(self.length_m, r, np.nan)
-                self.first_t = np.insert(self.first_t, r, t[i])
-                self.type_t = np.insert(self.type_t, r, self.NEVER)
-                self.length_t = np.insert(self.length_t, r, self.NEVER)
-            self.first_t[r] = min(int(self.first_t[r]), int(t[i]))
-            if ship_type[i] >= 0:
-                self.ship_type[r] = ship_type[i]
-                self.type_t[r] = min(int(self.type_t[r]), int(t[i]))
-            if not np.isnan(length_m[i]) and length_m[i] > 0:
-                self.length_m[r] = length_m[i]
-                self.length_t[r] = min(int(self.length_t[r]), int(t[i]))
+        """Fold static reports in: the last value given wins, each field keeps the time it
+        was first heard; missing values (-1 / NaN) do not overwrite."""
+        if len(m) == 0:
+            return
+        new = np.setdiff1d(m, self.m)
+        if len(new):
+            order = np.argsort(np.concatenate((self.m, new)), kind="stable")
+            k = len(new)
+            self.m = np.concatenate((self.m, new))[order]
+            self.ship_type = np.concatenate((self.ship_type, np.full(k, -1)))[order]
+            self.length_m = np.concatenate((self.length_m, np.full(k, np.nan)))[order]
+            self.first_t = np.concatenate((self.first_t, np.full(k, self.NEVER)))[order]
+            self.type_t = np.concatenate((self.type_t, np.full(k, self.NEVER)))[order]
+            self.length_t = np.concatenate((self.length_t, np.full(k, self.NEVER)))[order]
+        r = np.searchsorted(self.m, m)
+        np.minimum.at(self.first_t, r, t)
+        fields: tuple[tuple[NDArray[np.bool_], NDArray[Any], NDArray[Any], I64], ...] = (
+            (ship_type >= 0, ship_type, self.ship_type, self.type_t),
+            (length_m > 0, length_m, self.length_m, self.length_t),  # NaN compares False
+        )
+        for valid, given, values, times in fields:
+            rows = np.flatnonzero(valid)
+            np.minimum.at(times, r[rows], t[rows])
+            latest = rows[::-1][np.unique(r[rows[::-1]], return_index=True)[1]]
+            values[r[latest]] = given[latest]
 
     def lookup(self, m: I64, at_us: int) -> tuple[I64, F64, NDArray[np.bool_]]:
         """(ship type or -1, length or NaN, known) of each vessel as of ``at_us``."""
