@@ -317,15 +317,16 @@ def detect(
                     progress.update(task, lines=engine.positions_seen, rate=rate)
                 progress.update(task, completed=path.stat().st_size)
                 continue
-            for batch in _nmea_batches(path):
+
+            def show(done: int, _lines: int, task: Any = task) -> None:
+                rate = engine.positions_seen / max(time.perf_counter() - started, 1e-9)
+                progress.update(task, completed=done, lines=engine.positions_seen, rate=rate)
+
+            for batch in _file_batches(path, show):
                 picture = split_decoded(
                     pipeline.process(batch.lines, batch.source, batch.rx_time_s)
                 )
                 engine.feed(picture.positions, picture.static)
-                rate = engine.positions_seen / max(time.perf_counter() - started, 1e-9)
-                progress.update(
-                    task, completed=batch.bytes_read, lines=engine.positions_seen, rate=rate
-                )
     events = engine.all_events()
     with output.open("w", encoding="utf-8") as out:
         for event in events:
@@ -339,13 +340,6 @@ def detect(
         f"({engine.positions_seen / max(elapsed, 1e-9):,.0f} positions/s): "
         f"{len(events):,} events {json.dumps(kinds)} → {output}"
     )
-
-
-def _nmea_batches(path: Path) -> Iterator[Any]:
-    """File batches of the size every file command uses (kept in one place)."""
-    from jointwatch.sources import iter_file_batches
-
-    return iter_file_batches(path, batch_lines=20_000)
 
 
 @app.command()
