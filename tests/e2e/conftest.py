@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,6 +36,25 @@ def wait_until(page: object, expression: str, timeout_s: float = 30.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {expression}")
+
+
+def open_console(pw: Any, url: str, errors: list[str]) -> tuple[Any, Any]:
+    """Debian Chromium on the console at ``url``, ready; page errors and CSP violations
+    are appended to ``errors``."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    page.goto(url)
+    wait_until(page, "document.body.dataset.ready === '1'")
+    return browser, page
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, wait_until
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, open_console, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,19 +38,7 @@ def test_console_lists_alerts_draws_events_and_manages_zones(demo: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on(
-            "console",
-            lambda msg: (
-                errors.append(msg.text)
-                if msg.type == "error" and "Content Security Policy" in msg.text
-                else None
-            ),
-        )
-        page.goto(demo)
-        wait_until(page, "document.body.dataset.ready === '1'")
+        browser, page = open_console(pw, demo, errors)
 
         # Alerts: loaded from /api/events, then live over the WebSocket.
         wait_until(page, "document.querySelectorAll('#alerts-list li').length >= 5", 90)

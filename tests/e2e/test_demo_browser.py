@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jointwatch.picture.mid import flag_for_mmsi
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, wait_until
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, open_console, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -19,19 +19,7 @@ def test_demo_draws_vessels_and_a_click_opens_the_vessel_panel(demo: str) -> Non
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on(
-            "console",
-            lambda msg: (
-                errors.append(msg.text)
-                if msg.type == "error" and "Content Security Policy" in msg.text
-                else None
-            ),
-        )
-        page.goto(demo)
-        wait_until(page, "document.body.dataset.ready === '1'")
+        browser, page = open_console(pw, demo, errors)
         wait_until(page, "window.jointwatch.vesselCount() >= 50")
 
         # Click a real vessel symbol on the canvas, at the pixel the map draws it.
