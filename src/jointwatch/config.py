@@ -49,6 +49,37 @@ class Settings(BaseSettings):
         description="Bearer token required by POST /api/ingest*; unset means loopback only.",
     )
 
+    nation: str = Field(
+        default="ZZZ",
+        description="This node's nation (ISO 3166 alpha-3, e.g. USA). ZZZ means not set: "
+        "records stay local until it is.",
+    )
+    node_name: str | None = Field(
+        default=None, description="This node's name in record ids; unset means jw-<nation>."
+    )
+    classification_levels: list[str] = Field(
+        default_factory=lambda: ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET"],
+        description="The deployment's classification scale, lowest first.",
+    )
+    event_marking: str = Field(
+        default="UNCLASSIFIED//NOFORN",
+        description="Marking of detector alerts (banner form, e.g. "
+        "'UNCLASSIFIED//REL TO ASEAN-MARSEC'); the default keeps them on this node.",
+    )
+    session_hours: float = Field(default=12.0, description="Console login lifetime.")
+    federation: bool = Field(default=True, description="Push to and pull from partner nodes.")
+    federation_pull_s: float = Field(
+        default=30.0, description="Seconds between pulls from each partner (catch-up)."
+    )
+    federation_batch: int = Field(default=500, description="Records per push or pull request.")
+    tls_certfile: Path | None = Field(default=None, description="PEM certificate: serve HTTPS.")
+    tls_keyfile: Path | None = Field(default=None, description="PEM private key for HTTPS.")
+
+    @property
+    def effective_node_name(self) -> str:
+        """The node's name in record ids."""
+        return self.node_name or f"jw-{self.nation.lower()}"
+
     @property
     def effective_database_url(self) -> str:
         """The database URL actually used: SQLite in the data directory unless overridden."""

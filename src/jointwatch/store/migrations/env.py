@@ -13,6 +13,7 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from jointwatch.store import sharing_models as _sharing_models  # noqa: F401 - registers tables
 from jointwatch.store.engine import make_engine, normalise_url
 from jointwatch.store.models import Base
 

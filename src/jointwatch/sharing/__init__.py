@@ -1,0 +1,1 @@
+"""Sharing between national nodes: markings, the release rule, partners, federation, audit."""
