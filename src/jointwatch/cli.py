@@ -366,6 +366,12 @@ def replay(
     console.print(f"replayed {lines:,} journaled lines into {settings.data_dir}")
 
 
+from jointwatch.cli_admin import admin_app, audit_app  # noqa: E402  (kept next to its registration)
+
+app.add_typer(admin_app, name="admin")
+app.add_typer(audit_app, name="audit")
+
+
 def main() -> None:
     """Entry point used by ``python -m jointwatch``."""
     try:

@@ -15,17 +15,22 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response, WebSocket
+from fastapi import Depends, FastAPI, Request, Response, WebSocket
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from jointwatch import __version__
+from jointwatch.api.auth import authenticate_ws, public
+from jointwatch.api.auth import router as auth_router
 from jointwatch.api.detect_routes import router as detect_router
 from jointwatch.api.hub import Hub
 from jointwatch.api.routes import router
+from jointwatch.api.sharing_routes import router as sharing_router
 from jointwatch.config import Settings
 from jointwatch.service import IngestService
+from jointwatch.sharing.federation import Federation
+from jointwatch.sharing.service import SharingService
 from jointwatch.sources import open_source
 
 __all__ = ["create_app"]
@@ -86,15 +91,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await asyncio.to_thread(IngestService, settings)
-        hub = Hub(service, interval_s=settings.ws_push_interval_s)
+        sharing = SharingService(settings, service.engine)
+        hub = Hub(service, sharing, interval_s=settings.ws_push_interval_s)
         stop = asyncio.Event()
         app.state.service = service
+        app.state.sharing = sharing
         app.state.hub = hub
         app.state.settings = settings
+        if await asyncio.to_thread(sharing.accounts.count_users) == 0:
+            log.warning(
+                "this node has no users yet: create one with "
+                "`jointwatch admin user add NAME --role admin --nation %s`",
+                sharing.nation,
+            )
         tasks = [
             asyncio.create_task(hub.run(stop), name="hub"),
             asyncio.create_task(_flush_loop(service, stop), name="flush"),
         ]
+        if settings.federation:
+            federation = Federation(sharing, settings.data_dir)
+            app.state.federation = federation
+            tasks.append(asyncio.create_task(federation.run(stop), name="federation"))
         tasks += [
             asyncio.create_task(_run_source(spec, service, stop), name=f"source {spec}")
             for spec in settings.sources
@@ -130,15 +147,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers["X-Frame-Options"] = "DENY"
         return response
 
+    app.include_router(auth_router)
     app.include_router(router)
     app.include_router(detect_router)
+    app.include_router(sharing_router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[Depends(public)])
     async def index() -> FileResponse:
         return FileResponse(static_dir() / "index.html", media_type="text/html")
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
@@ -150,6 +169,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.websocket("/ws")
     async def websocket(ws: WebSocket) -> None:
-        await ws.app.state.hub.serve(ws)
+        principal = await authenticate_ws(ws, "picture:read")
+        if principal is None:
+            await ws.close(code=4401, reason="sign in first")
+            return
+        await ws.app.state.hub.serve(ws, principal)
 
     return app

@@ -7,12 +7,14 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from jointwatch.api.routes import _authorise_ingest, _body, _parse_time, _service
+from jointwatch.api.auth import require, sharing
+from jointwatch.api.routes import _body, _parse_time, _service
 from jointwatch.detect.events import EVENT_KINDS
 from jointwatch.errors import JointWatchError
 from jointwatch.geo.zones import zones_from_geojson
+from jointwatch.store.accounts import Principal
 
 __all__ = ["router"]
 
@@ -38,6 +40,7 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
 @router.get("/events", summary="Detector events, newest first, with filters")
 async def events(
     request: Request,
+    principal: Annotated[Principal, Depends(require("events:read"))],
     kind: Annotated[
         list[str] | None, Query(description=f"one or more of {', '.join(EVENT_KINDS)}")
     ] = None,
@@ -57,22 +60,35 @@ async def events(
         filters["since"] = _parse_time(since, "since", datetime.now(UTC))
     if until is not None:
         filters["until"] = _parse_time(until, "until", datetime.now(UTC))
+    if not sharing(request).event_visible(principal):
+        return {"count": 0, "events": []}
     found = await asyncio.to_thread(lambda: _service(request).events(**filters))
+    banner = sharing(request).event_marking.banner()
+    for event in found:
+        event["banner"] = banner
     return {"count": len(found), "events": found}
 
 
-@router.get("/zones", summary="User zones as a GeoJSON FeatureCollection")
+@router.get(
+    "/zones",
+    summary="User zones as a GeoJSON FeatureCollection",
+    dependencies=[Depends(require("picture:read"))],
+)
 async def zones(request: Request) -> dict[str, Any]:
     """The zones the zone detectors test crossings against."""
     features = await asyncio.to_thread(_service(request).zone_features)
     return {"type": "FeatureCollection", "features": features}
 
 
-@router.post("/zones", status_code=201, summary="Add or replace zones (GeoJSON)")
+@router.post(
+    "/zones",
+    status_code=201,
+    summary="Add or replace zones (GeoJSON)",
+    dependencies=[Depends(require("zones:write"))],
+)
 async def put_zones(request: Request) -> dict[str, Any]:
     """Body: a Feature or FeatureCollection; each needs properties.name and a kind of
     territorial_sea, eez, mpa, exercise_area, high_risk_area or custom."""
-    _authorise_ingest(request)
     body = await _body(request)
     if len(body) > MAX_ZONES_BYTES:
         raise HTTPException(413, f"zone uploads are limited to {MAX_ZONES_BYTES} bytes")
@@ -86,10 +102,11 @@ async def put_zones(request: Request) -> dict[str, Any]:
     return {"stored": [z.name for z in parsed]}
 
 
-@router.delete("/zones/{name}", summary="Remove a zone")
+@router.delete(
+    "/zones/{name}", summary="Remove a zone", dependencies=[Depends(require("zones:write"))]
+)
 async def delete_zone(request: Request, name: str) -> dict[str, Any]:
     """Later crossings of this zone are no longer reported; past events stay."""
-    _authorise_ingest(request)
     if not await asyncio.to_thread(_service(request).delete_zone, name):
         raise HTTPException(404, f"no zone named {name!r}")
     return {"deleted": name}

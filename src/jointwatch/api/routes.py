@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import pyarrow as pa
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from jointwatch.api.auth import public, require
 from jointwatch.service import IngestService
 
 __all__ = ["router"]
@@ -70,14 +69,17 @@ def _parse_time(value: str | None, name: str, default: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-@router.get("/health", summary="Liveness of the node")
+@router.get("/health", summary="Liveness of the node", dependencies=[Depends(public)])
 async def health(request: Request) -> dict[str, Any]:
     """Cheap check for load balancers and the demo's start-up wait."""
-    service = _service(request)
-    return {"status": "ok", "vessels": len(service.picture)}
+    return {"status": "ok", "version": request.app.version}
 
 
-@router.get("/vessels", summary="Vessels whose last position is inside a bounding box")
+@router.get(
+    "/vessels",
+    summary="Vessels whose last position is inside a bounding box",
+    dependencies=[Depends(require("picture:read"))],
+)
 async def vessels_in_bbox(
     request: Request,
     bbox: Annotated[
@@ -106,7 +108,11 @@ async def vessels_in_bbox(
     return {"count": len(found), "vessels": found}
 
 
-@router.get("/vessels/{mmsi}", summary="One vessel's static data and latest state")
+@router.get(
+    "/vessels/{mmsi}",
+    summary="One vessel's static data and latest state",
+    dependencies=[Depends(require("picture:read"))],
+)
 async def vessel(request: Request, mmsi: int) -> dict[str, Any]:
     """Everything the vessel panel shows."""
     found = await asyncio.to_thread(_service(request).vessel, mmsi)
@@ -115,7 +121,11 @@ async def vessel(request: Request, mmsi: int) -> dict[str, Any]:
     return found
 
 
-@router.get("/vessels/{mmsi}/track", summary="One vessel's track between two times")
+@router.get(
+    "/vessels/{mmsi}/track",
+    summary="One vessel's track between two times",
+    dependencies=[Depends(require("picture:read"))],
+)
 async def vessel_track(
     request: Request,
     mmsi: int,
@@ -142,29 +152,14 @@ async def vessel_track(
     return Track(mmsi=mmsi, start=_iso(start_ts), end=_iso(end_ts), points=points)
 
 
-@router.get("/stats", summary="Ingest statistics")
+@router.get(
+    "/stats",
+    summary="Ingest statistics",
+    dependencies=[Depends(require("picture:read"))],
+)
 async def stats(request: Request) -> dict[str, Any]:
     """Sentences read, decoded, rejected by reason, duplicates dropped, vessels known."""
     return await asyncio.to_thread(_service(request).stats)
-
-
-def _authorise_ingest(request: Request) -> None:
-    """Ingest is a write path: a token when one is configured, else loopback clients only."""
-    token = request.app.state.settings.ingest_token
-    if token:
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not secrets.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(401, "ingest needs the node's ingest token (Authorization: Bearer)")
-        return
-    host = request.client.host if request.client else ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "testclient"
-    if not loopback:
-        raise HTTPException(
-            403, "ingest from other hosts needs JOINTWATCH_INGEST_TOKEN set on the node"
-        )
 
 
 async def _body(request: Request) -> bytes:
@@ -181,13 +176,16 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/ingest", summary="Feed raw NMEA lines (text/plain, one sentence per line)")
+@router.post(
+    "/ingest",
+    summary="Feed raw NMEA lines (text/plain, one sentence per line)",
+    dependencies=[Depends(require("picture:ingest"))],
+)
 async def ingest_nmea(
     request: Request,
     source: Annotated[str, Query(max_length=200, description="name of the feed")] = "api",
 ) -> IngestResult:
     """The same path as the TCP/UDP listeners: journal, frame, assemble, dedupe, decode."""
-    _authorise_ingest(request)
     lines = (await _body(request)).splitlines()
     result = await asyncio.to_thread(_service(request).ingest_lines, lines, source, time.time())
     return IngestResult(**result.__dict__)
@@ -196,13 +194,13 @@ async def ingest_nmea(
 @router.post(
     "/ingest/arrow",
     summary="Feed columnar positions or static data (Arrow IPC stream)",
+    dependencies=[Depends(require("picture:ingest"))],
 )
 async def ingest_arrow(
     request: Request,
     kind: Annotated[str, Query(pattern="^(positions|static)$")],
 ) -> IngestResult:
     """CSV archives arrive here, parsed by the client into the archive's own schema."""
-    _authorise_ingest(request)
     from jointwatch.picture.schema import POSITION_SCHEMA, STATIC_SCHEMA
 
     body = await _body(request)
