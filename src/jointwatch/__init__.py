@@ -1,3 +1,3 @@
 """JointWatch: a joint maritime watch center node."""
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
