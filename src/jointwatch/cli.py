@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -35,6 +36,10 @@ console = Console(stderr=True)
 
 DEFAULT_NODE = "http://127.0.0.1:8000"
 DEMO_FEED_PORT = 10110
+DEMO_NATION = "USA"
+DEMO_USER = "demo-admin"
+DEMO_LINK_FILE = "demo-login-link.txt"
+DEMO_LINK_TTL = timedelta(hours=8)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -91,8 +96,16 @@ def serve(
             parse_source(spec)
     except JointWatchError as exc:
         raise _fail(exc) from exc
-    console.print(f"JointWatch node on [bold]http://{settings.host}:{settings.port}[/]")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    tls: dict[str, Any] = {}
+    if settings.tls_certfile or settings.tls_keyfile:
+        if not (settings.tls_certfile and settings.tls_keyfile):
+            raise _fail(JointWatchError("HTTPS needs both JOINTWATCH_TLS_CERTFILE and _KEYFILE"))
+        tls = {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}
+    scheme = "https" if tls else "http"
+    console.print(f"JointWatch node on [bold]{scheme}://{settings.host}:{settings.port}[/]")
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info", **tls
+    )
 
 
 @app.command()
@@ -111,7 +124,8 @@ def demo(
         float | None, typer.Option(help="Stop after this many seconds (default: run until Ctrl-C)")
     ] = None,
 ) -> None:
-    """Run a node with the South China Sea scenario streaming into it over TCP."""
+    """Run a node with the South China Sea scenario streaming into it over TCP, and print a
+    single-use sign-in link for its admin (also in DATA_DIR/demo-login-link.txt)."""
     import uvicorn
 
     from jointwatch.api.app import create_app
@@ -122,7 +136,13 @@ def demo(
         shutil.rmtree(data_dir)
     feed = f"tcp-listen://127.0.0.1:{feed_port}"
     zones_file = Path(__file__).parent / "exercise" / "data" / "zones.geojson"
-    settings = _settings(data_dir=data_dir, port=port, sources=[feed], zones_file=zones_file)
+    settings = _settings(
+        data_dir=data_dir, port=port, sources=[feed], zones_file=zones_file, nation=DEMO_NATION
+    )
+    try:
+        link = _demo_sign_in_link(settings)
+    except JointWatchError as exc:
+        raise _fail(exc) from exc
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -138,6 +158,16 @@ def demo(
         console.print(
             f"JointWatch demo node: [bold]http://127.0.0.1:{port}[/]  "
             f"(scenario: {vessels} vessels, {backfill_hours:g} h backfill, feed {feed})"
+        )
+        base_url = "" if port == 8000 else f" --base-url http://127.0.0.1:{port}"
+        console.print(
+            f"\n[bold]Sign in[/] as {DEMO_USER} (admin, {DEMO_NATION}) by opening this "
+            f"single-use link, valid {DEMO_LINK_TTL.total_seconds() / 3600:g} hours:\n\n"
+            f"    [bold cyan]{link}[/]\n\n"
+            f"It is also in {data_dir / DEMO_LINK_FILE}. Another link: "
+            f"jointwatch admin user enrol {DEMO_USER} --data-dir {data_dir}{base_url}\n",
+            highlight=False,
+            soft_wrap=True,
         )
         # The script starts 14.5 h back, so its 13-hour dark vessel has just reappeared.
         script_start = datetime.now(UTC) - timedelta(hours=14.5)
@@ -161,6 +191,36 @@ def demo(
         await asyncio.gather(feeding, return_exceptions=True)
 
     asyncio.run(main())
+
+
+def _demo_sign_in_link(settings: Settings) -> str:
+    """A fresh single-use sign-in link for the demo's admin (created on first use), also
+    written to DATA_DIR/demo-login-link.txt (mode 0600): the demo has no password."""
+    from sqlalchemy.exc import OperationalError
+
+    from jointwatch.sharing.service import SharingService
+    from jointwatch.store import make_engine, migrate
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        migrate(engine)
+        sharing = SharingService(settings, engine)
+        if sharing.accounts.user(DEMO_USER) is None:
+            sharing.accounts.create_user(DEMO_USER, nation=DEMO_NATION, role="admin")
+            sharing.audit_event(None, "admin", "user", DEMO_USER, op="add", via="demo")
+        secret = sharing.accounts.create_enrolment(DEMO_USER, DEMO_LINK_TTL)
+        sharing.audit_event(None, "admin", "user", DEMO_USER, op="enrol", via="demo")
+    except OperationalError as exc:
+        raise JointWatchError(f"cannot open the demo's database: {exc}") from exc
+    finally:
+        engine.dispose()
+    path = settings.data_dir / DEMO_LINK_FILE
+    link = f"http://127.0.0.1:{settings.port}/auth/enrol?token={secret}"
+    path.unlink(missing_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(link + "\n")
+    return link
 
 
 def _progress() -> Any:
@@ -208,7 +268,11 @@ def ingest(
         str, typer.Option(envvar="JOINTWATCH_NODE_URL", help="Node to feed")
     ] = DEFAULT_NODE,
     token: Annotated[
-        str | None, typer.Option(envvar="JOINTWATCH_INGEST_TOKEN", help="Node's ingest token")
+        str | None,
+        typer.Option(
+            envvar="JOINTWATCH_TOKEN",
+            help="API key of a user allowed to ingest (roles admin, watch_officer, feed)",
+        ),
     ] = None,
     direct: Annotated[
         bool,
@@ -228,13 +292,52 @@ def ingest(
         else:
             sink = HttpSink(node, token)
         with sink:
+            if not direct:
+                _check_ingest_access(sink, token)
             summary = run_ingest(specs, sink, _progress, console)
     except JointWatchError as exc:
         raise _fail(exc) from exc
     except KeyboardInterrupt:
         console.print("interrupted")
         raise typer.Exit(code=130) from None
+    if "decoded" not in summary.node_stats:
+        summary.node_stats = {}  # a feed key may not read the node's counters back
     console.print(summary)
+
+
+def _check_ingest_access(sink: Any, token: str | None) -> None:
+    """Stop before reading any source when the node will refuse our batches (401, 403)."""
+    import httpx
+
+    from jointwatch.sharing.roles import ROLES
+
+    try:
+        me = sink.client.get("/api/me")
+    except httpx.HTTPError as exc:
+        raise JointWatchError(f"node {sink.node_url} stopped answering: {exc}") from exc
+    if me.status_code == 200:
+        who = me.json()
+        if "picture:ingest" in who.get("permissions", []):
+            return
+        key = "read-only key" if who.get("read_only") else "key"
+        problem = f"403: the {key} of {who.get('username')} ({who.get('role')}) may not ingest"
+    elif me.status_code == 401:
+        problem = "401: " + (
+            "no API key given"
+            if not token
+            else "the API key is unknown, revoked, expired or not allowed from this address"
+        )
+    else:
+        return  # anything else shows up, with the node's reason, on the first batch
+    roles = ", ".join(role for role, granted in ROLES.items() if "picture:ingest" in granted)
+    console.print(
+        f"[bold red]error:[/] node {sink.node_url} refused ingest ({problem}); "
+        f"create a key for a user with role {roles} with `jointwatch admin token create USER` "
+        "on the node, and pass it with --token or JOINTWATCH_TOKEN",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(code=2)
 
 
 @app.command()

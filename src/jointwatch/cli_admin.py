@@ -14,6 +14,7 @@ repeated here.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -74,7 +75,11 @@ def _err() -> Console:
 
 
 def _out() -> Console:
-    return Console(soft_wrap=False)
+    # Piped output (grep, a ticket) gets room for whole key ids and timestamps.
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=200)
+    return console
 
 
 def _fail(exc: Exception | str) -> typer.Exit:
@@ -163,7 +168,7 @@ def _yes_no(value: Any) -> str:
 def _table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # never cut an id someone must type
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     _out().print(table)
@@ -488,7 +493,7 @@ def partner_enable(name: str, data_dir: DataDir = None, database_url: DatabaseUr
 
 # ---- sharing groups ----------------------------------------------------------------------
 
-_RESTART_NOTE = "a running node reads sharing groups when it starts: restart it to apply"
+_GROUPS_NOTE = "a running node picks up sharing-group changes within 5 s"
 
 
 @group_app.command("set")
@@ -518,7 +523,7 @@ def group_set(
         service.records.put_group(group, members, description)
         service.reload_groups()
         _audit(service, "group", group, op="set", nations=members)
-    _note(f"group {group}: {', '.join(members)}; {_RESTART_NOTE}")
+    _note(f"group {group}: {', '.join(members)}; {_GROUPS_NOTE}")
 
 
 @group_app.command("list")
@@ -541,7 +546,7 @@ def group_remove(name: str, data_dir: DataDir = None, database_url: DatabaseUrl 
         service.records.delete_group(group)
         service.reload_groups()
         _audit(service, "group", group, op="remove")
-    _note(f"group {group} removed; {_RESTART_NOTE}")
+    _note(f"group {group} removed; {_GROUPS_NOTE}")
 
 
 # ---- audit -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ __all__ = ["Hub"]
 log = logging.getLogger(__name__)
 
 _QUEUE_MAX = 8
+_GROUPS_RELOAD_S = 5.0
 _CLOSE = ""  # sentinel: the hub gave up on this console
 
 
@@ -124,6 +125,7 @@ class Hub:
         """Publish detector events within a quarter second, changed vessels every interval."""
         tick = min(0.25, self.interval_s)
         last_vessels = 0.0
+        last_groups = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -133,6 +135,10 @@ class Hub:
                 await asyncio.to_thread(self.sharing.mirror_alerts, events)
                 if self._clients:
                     self.publish_events(events)
+            if loop.time() - last_groups >= _GROUPS_RELOAD_S:
+                # Admins change sharing groups from the CLI, next to the running node.
+                last_groups = loop.time()
+                await asyncio.to_thread(self.sharing.reload_groups)
             records = self.sharing.take_changed_records()
             if records and self._clients:
                 self.publish_records(records)
