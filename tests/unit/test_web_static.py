@@ -37,3 +37,57 @@ def test_every_static_file_the_page_references_exists() -> None:
         if rel.startswith("vendor/") and not vendor_built:
             pytest.skip("vendor/ not built; run `make web` (make test does it first)")
         assert (STATIC / rel).is_file(), rel
+
+
+CONSOLE_SCRIPTS = ["session.js", "sharing.js", "app.js"]  # each uses the ones before it
+
+
+def test_console_scripts_load_deferred_in_dependency_order() -> None:
+    html = (STATIC / "index.html").read_text()
+    tags = re.findall(r"<script[^>]*\bsrc=\"/static/([^\"]+)\"[^>]*>", html)
+    ours = [t for t in tags if not t.startswith("vendor/")]
+    assert ours == CONSOLE_SCRIPTS
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert " defer" in tag, tag
+
+
+def test_every_element_the_scripts_look_up_is_in_the_page() -> None:
+    html = (STATIC / "index.html").read_text()
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    for name in CONSOLE_SCRIPTS:
+        script = (STATIC / name).read_text()
+        wanted = set(re.findall(r'(?:\$|getElementById)\("([^"]+)"\)', script))
+        assert wanted, name
+        assert not wanted - ids, f"{name} looks up missing ids {sorted(wanted - ids)}"
+
+
+@pytest.mark.parametrize(
+    "element_id",
+    [
+        "login-form",
+        "login-user",
+        "login-password",
+        "login-error",
+        "user-badge",
+        "logout",
+        "reports-panel",
+        "reports-list",
+        "report-form",
+        "report-preview",
+        "report-error",
+        "sync-health",
+    ],
+)
+def test_sign_in_and_sharing_elements_exist(element_id: str) -> None:
+    html = (STATIC / "index.html").read_text()
+    assert f'id="{element_id}"' in html
+
+
+def test_app_is_hidden_until_signed_in() -> None:
+    """The page starts signed out of view: the sign-in screen is shown by script, and the
+    stylesheet hides the app until session.js marks the body signed in."""
+    html = (STATIC / "index.html").read_text()
+    assert '<body data-auth="checking">' in html
+    assert re.search(r'<section id="login-screen"[^>]*\bhidden\b', html)
+    css = (STATIC / "app.css").read_text()
+    assert 'body:not([data-auth="in"]) > .layout' in css

@@ -171,6 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def websocket(ws: WebSocket) -> None:
         principal = await authenticate_ws(ws, "picture:read")
         if principal is None:
+            # Accept first: a close before the handshake reaches the browser as 1006, and
+            # the console needs 4401 to know it should show the sign-in form.
+            await ws.accept()
             await ws.close(code=4401, reason="sign in first")
             return
         await ws.app.state.hub.serve(ws, principal)

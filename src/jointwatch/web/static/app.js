@@ -3,10 +3,14 @@
  * Offline by design: the coastline comes from the vendored Natural Earth data (world-atlas),
  * there is no tile layer. Every string from the server is treated as hostile: the DOM is
  * built with textContent only (SECURITY.md rule 2), never with HTML strings.
+ * Nothing is fetched and no WebSocket opened before session.js reports a signed-in user;
+ * shared records (reports, partner alerts) are sharing.js's.
  */
 "use strict";
 
 (function () {
+  const session = window.JW.session;
+  const sharing = window.JW.sharing;
   const TYPE_COLOURS = {
     cargo: "#66bb6a",
     tanker: "#ef5350",
@@ -223,20 +227,42 @@
     if (selected !== null && list.some((v) => v.mmsi === selected)) refreshPanelLive();
   }
 
-  // ---- live feed ------------------------------------------------------------------------
+  // ---- live feed: only while signed in ----------------------------------------------------
   let backoffMs = 1000;
+  let socket = null;
+  let reconnectTimer = null;
+  let reconnected = false; // the first open after sign-in: sharing.start loads the records
   function setStatus(state, text) {
     const el = $("conn-status");
     el.dataset.state = state;
     el.textContent = text;
   }
+  function stopLive() {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (socket) {
+      const ws = socket;
+      socket = null; // its onclose sees it is no longer wanted
+      ws.close();
+    }
+    setStatus("offline", "signed out");
+  }
   function connect() {
+    if (socket || !session.me()) return;
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+    let opened = false;
+    socket = ws;
     ws.onopen = () => {
+      opened = true;
       backoffMs = 1000;
       setStatus("live", "live");
-      loadAlerts(); // again after a reconnect: events raised while we were away
+      // Again after a reconnect: what was raised and shared while we were away.
+      loadAlerts();
+      if (reconnected) sharing.reload();
+      reconnected = true;
     };
     ws.onmessage = (event) => {
       let message;
@@ -249,11 +275,21 @@
       if (message.type === "snapshot") applySnapshot(message.vessels || []);
       else if (message.type === "update") applyUpdate(message.vessels || []);
       else if (message.type === "events") applyEvents(message.events || []);
+      else if (message.type === "records") sharing.applyRecords(message.records || []);
       // Other message types (incidents) belong to later consoles: ignored here.
     };
-    ws.onclose = () => {
+    ws.onclose = async (event) => {
+      if (socket !== ws) return; // closed on purpose (signed out)
+      socket = null;
+      if (event.code === 4401) {
+        session.expired();
+        return;
+      }
+      // A refused handshake reaches the page as 1006: ask the node whether we are signed in.
+      if (!opened && !(await session.check())) return;
+      if (!session.me()) return;
       setStatus("reconnecting", `reconnecting in ${Math.round(backoffMs / 1000)} s`);
-      setTimeout(connect, backoffMs);
+      reconnectTimer = setTimeout(connect, backoffMs);
       backoffMs = Math.min(backoffMs * 2, 15000);
     };
   }
@@ -528,9 +564,13 @@
     const filter = $("alerts-filter").value;
     item.hidden = filter !== "" && e.kind !== filter;
     const duration = durationText(e);
+    if (e.origin) item.dataset.origin = String(e.origin);
     const button = item.firstChild;
+    const kindLine = span("alert-kind", kindLabel(e.kind));
+    if (e.origin) kindLine.prepend(span("origin", String(e.origin)));
     button.replaceChildren(
-      span("alert-kind", kindLabel(e.kind)),
+      session.marking(e.banner),
+      kindLine,
       span("alert-when", duration ? `${when.utc(e.start)} · ${duration}` : when.utc(e.start)),
       span("alert-vessels", vesselsText(e)),
     );
@@ -615,10 +655,35 @@
     if (activeChanged && alerts.has(activeAlert)) drawEvent(alerts.get(activeAlert).event, false);
   }
 
+  /** Partner alerts (records of kind "alert" from sharing.js) in the same list, keyed by gid. */
+  function applyPartnerAlerts(records) {
+    const events = [];
+    for (const r of records) {
+      if (r.deleted) {
+        removeAlert(r.gid);
+        continue;
+      }
+      const p = r.payload && typeof r.payload === "object" ? r.payload : {};
+      const updated = p.updated || r.updated_at;
+      events.push({ ...p, id: r.gid, banner: r.banner, origin: r.origin_nation, updated });
+    }
+    applyEvents(events);
+  }
+
+  function removeAlert(id) {
+    const entry = alerts.get(String(id));
+    if (!entry) return;
+    if (activeAlert === entry.event.id) showEvent(null);
+    entry.item.remove();
+    alerts.delete(entry.event.id);
+    refreshBadge();
+  }
+
   async function loadAlerts() {
+    if (!session.can("events:read")) return;
     try {
-      const response = await fetch("/api/events?limit=500");
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const response = await session.api("/api/events?limit=500");
+      if (!response.ok) throw new Error(await errorText(response));
       const body = await response.json();
       applyEvents(Array.isArray(body.events) ? body.events : []);
       document.body.dataset.alertsReady = "1";
@@ -752,17 +817,7 @@
     el.dataset.tone = tone || "";
   }
 
-  async function errorText(response) {
-    let detail = null;
-    try {
-      const body = await response.json();
-      detail = body && body.detail;
-    } catch (err) {
-      detail = null;
-    }
-    if (Array.isArray(detail)) detail = detail.map((d) => (d && d.msg) || String(d)).join("; ");
-    return detail ? String(detail) : `HTTP ${response.status} ${response.statusText}`.trim();
-  }
+  const errorText = session.errorText;
 
   function zoneStyle(kind) {
     const colour = ZONE_COLOURS[kind] || ZONE_COLOURS.custom;
@@ -794,6 +849,7 @@
     remove.textContent = "Delete zone";
     remove.setAttribute("aria-label", `Delete zone ${zone.name}`);
     remove.addEventListener("click", () => deleteZone(zone.name));
+    remove.hidden = !session.can("zones:write");
     box.append(remove);
     return box;
   }
@@ -818,6 +874,7 @@
     remove.textContent = "×";
     remove.setAttribute("aria-label", `Delete zone ${zone.name}`);
     remove.addEventListener("click", () => deleteZone(zone.name));
+    remove.hidden = !session.can("zones:write");
     item.append(swatch, name, span("muted zone-kind", ZONE_LABELS[zone.kind] || zone.kind), remove);
     return item;
   }
@@ -854,7 +911,7 @@
 
   async function loadZones() {
     try {
-      const response = await fetch("/api/zones");
+      const response = await session.api("/api/zones");
       if (!response.ok) throw new Error(await errorText(response));
       const body = await response.json();
       renderZones(Array.isArray(body.features) ? body.features : []);
@@ -1087,9 +1144,30 @@
     highlightedVessels: () => Array.from(rings.keys()),
     zoneNames: () => zoneFeatures.map((z) => z.name),
     loadZones,
+    records: () => sharing.records(),
+    me: () => session.me(),
+    showRecord: sharing.showRecord,
   };
 
+  // ---- start: after sign-in only ---------------------------------------------------------
+  function signedIn(me, resumed) {
+    const editor = session.can("zones:write");
+    $("zone-upload").hidden = !editor;
+    $("zone-draw").hidden = !editor;
+    if (!resumed) loadZones();
+    sharing.start(me, resumed);
+    reconnected = false;
+    connect();
+  }
+
+  function signedOut() {
+    stopLive();
+    sharing.stop();
+  }
+
+  sharing.init({ map, partnerAlerts: applyPartnerAlerts, selectVessel });
+  session.onSignedIn(signedIn);
+  session.onSignedOut(signedOut);
   refreshBadge();
-  loadZones();
-  connect();
+  session.start();
 })();
