@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import b1_decode
 import b2_ingest
 import b3_detect
+import b6_sharing
 
 
 def main() -> None:
@@ -20,6 +21,7 @@ def main() -> None:
     b1 = b1_decode.run(args.size, runs=5)
     b2 = b2_ingest.run(args.size, runs=2)
     b3 = b3_detect.run(10_000_000)
+    b6 = b6_sharing.run(10_000)
     print("| benchmark | peer (same run) | JointWatch | ratio |")
     print("|---|---|---|---|")
     print(
@@ -37,6 +39,8 @@ def main() -> None:
             f"(itself) | {r['us_per_position']:.2f} µs/position | "
             f"{r['cost_vs_smallest']:.2f}x smallest |"
         )
+    for row in b6_sharing.table_rows(b6):
+        print(row)
 
 
 if __name__ == "__main__":

@@ -453,7 +453,10 @@ class SharingService:
         items: list[dict[str, Any]] = []
         for record in changes:
             had = held.get(record["gid"])
-            holds = had is not None and had["status"] in ("accepted", "duplicate", "sent")
+            # Anything but our own withdrawal counts as held: a "stale" receipt means the
+            # partner holds a newer version, and one "rejected" version leaves the older
+            # copy it accepted in place; a revocation must reach it either way.
+            holds = had is not None and had["status"] != "withdrawn"
             if record["deleted"]:
                 if holds:
                     items.append(
