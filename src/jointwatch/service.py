@@ -141,6 +141,12 @@ class IngestService:
             self._save_events_locked()
         return self.event_repo.query(**filters)
 
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        """One stored event (unsaved ones are saved first)."""
+        with self._lock:
+            self._save_events_locked()
+        return self.event_repo.get(event_id)
+
     def _save_events_locked(self) -> None:
         if self._events_dirty:
             events, self._events_dirty = list(self._events_dirty.values()), {}

@@ -25,9 +25,11 @@ from jointwatch.api.auth import authenticate_ws, public
 from jointwatch.api.auth import router as auth_router
 from jointwatch.api.detect_routes import router as detect_router
 from jointwatch.api.hub import Hub
+from jointwatch.api.ops_routes import router as ops_router
 from jointwatch.api.routes import router
 from jointwatch.api.sharing_routes import router as sharing_router
 from jointwatch.config import Settings
+from jointwatch.ops.service import OpsService
 from jointwatch.service import IngestService
 from jointwatch.sharing.federation import Federation
 from jointwatch.sharing.service import SharingService
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop = asyncio.Event()
         app.state.service = service
         app.state.sharing = sharing
+        app.state.ops = OpsService(sharing, service)
         app.state.hub = hub
         app.state.settings = settings
         if await asyncio.to_thread(sharing.accounts.count_users) == 0:
@@ -151,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(detect_router)
     app.include_router(sharing_router)
+    app.include_router(ops_router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
 
     @app.get("/", include_in_schema=False, dependencies=[Depends(public)])

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jointwatch.errors import JointWatchError
+from jointwatch.ops.records import IncidentPayload, OpsLogPayload, UnitPayload
 
-__all__ = ["KINDS", "LOCAL_KINDS", "PayloadError", "validate_payload"]
+__all__ = ["KINDS", "LOCAL_KINDS", "OPS_KINDS", "PayloadError", "validate_payload"]
 
 Text = Annotated[str, Field(max_length=20_000)]
 Short = Annotated[str, Field(max_length=200)]
@@ -81,10 +82,15 @@ KINDS: dict[str, type[BaseModel] | None] = {
     "report": Report,
     "sighting": Sighting,
     "vessel_note": VesselNote,
+    # The command center's records (ops/), written through its own routes.
+    "incident": IncidentPayload,
+    "unit": UnitPayload,
+    "ops_log": OpsLogPayload,
     # Detector alerts are written by the node itself from its events (free-form JSON).
     "alert": None,
 }
 LOCAL_KINDS = ("report", "sighting", "vessel_note")
+OPS_KINDS = ("incident", "unit", "ops_log")
 
 
 def validate_payload(kind: str, payload: Any) -> dict[str, Any]:

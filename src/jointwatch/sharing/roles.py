@@ -17,6 +17,9 @@ PERMISSIONS: dict[str, str] = {
     "records:read": "intelligence reports, sightings, vessel notes, shared alerts",
     "records:write": "create, edit, re-mark and withdraw records",
     "partners:read": "partner nodes, sharing groups and sync health",
+    "incidents:read": "incidents, their ops log, units and response-time metrics",
+    "incidents:write": "open incidents, act on them, task units, write the ops log",
+    "units:write": "add units and report their status and position",
     "audit:read": "the audit log and its verification",
     "admin": "users, credentials, partners and sharing groups",
     "federation": "partner-node exchange (push and pull of records)",
@@ -33,12 +36,19 @@ ROLES: dict[str, frozenset[str]] = {
             "records:read",
             "records:write",
             "partners:read",
+            "incidents:read",
+            "incidents:write",
+            "units:write",
         }
     ),
-    "analyst": frozenset({"picture:read", "events:read", "records:read", "records:write"}),
+    "analyst": frozenset(
+        {"picture:read", "events:read", "records:read", "records:write", "incidents:read"}
+    ),
     # A partner's officer at our watch floor: reads what may be released to their nation.
-    "liaison": frozenset({"picture:read", "events:read", "records:read"}),
-    "programme_manager": frozenset({"picture:read", "events:read", "records:read"}),
+    "liaison": frozenset({"picture:read", "events:read", "records:read", "incidents:read"}),
+    "programme_manager": frozenset(
+        {"picture:read", "events:read", "records:read", "incidents:read"}
+    ),
     # Machine identities.
     "partner": frozenset({"federation"}),
     "feed": frozenset({"picture:ingest"}),

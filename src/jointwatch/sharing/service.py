@@ -197,11 +197,18 @@ class SharingService:
             )
 
     def create(
-        self, principal: Principal, kind: str, payload: Any, marking_data: Mapping[str, Any]
+        self,
+        principal: Principal,
+        kind: str,
+        payload: Any,
+        marking_data: Mapping[str, Any],
+        *,
+        kinds: Sequence[str] = LOCAL_KINDS,
     ) -> dict[str, Any]:
-        """A new local record, version 1, audited."""
-        if kind not in LOCAL_KINDS:
-            raise RecordError(f"users create {', '.join(LOCAL_KINDS)} records, not {kind!r}")
+        """A new local record, version 1, audited; ``kinds`` are those the caller may make
+        (the records API: reports, sightings, notes; the command center: its own kinds)."""
+        if kind not in kinds:
+            raise RecordError(f"create {', '.join(kinds)} records here, not {kind!r}")
         try:
             marking = self.marking(marking_data)
             body = validate_payload(kind, payload)
@@ -228,7 +235,9 @@ class SharingService:
         self._changed([stored])
         return self.present(stored)
 
-    def _own(self, gid: str, principal: Principal) -> dict[str, Any]:
+    def _own(
+        self, gid: str, principal: Principal, kinds: Sequence[str] = LOCAL_KINDS
+    ) -> dict[str, Any]:
         record = self.records.get(gid)
         if (
             record is None
@@ -241,7 +250,7 @@ class SharingService:
                 f"{gid} belongs to {record['origin_node']}; only its originator edits it",
                 status=409,
             )
-        if record["kind"] not in LOCAL_KINDS:
+        if record["kind"] not in kinds:
             raise RecordError(f"{record['kind']} records are written by the node", status=409)
         return record
 
@@ -253,10 +262,19 @@ class SharingService:
         payload: Any = None,
         marking_data: Mapping[str, Any] | None = None,
         expected_version: int | None = None,
+        change: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        kinds: Sequence[str] = LOCAL_KINDS,
+        action: str = "update",
     ) -> dict[str, Any]:
-        """A new version of a local record (content and/or marking), audited."""
+        """A new version of a local record (content and/or marking), audited.
+
+        ``change`` computes the new payload from the stored one under the lock (the command
+        center's lifecycle actions), so two actions on one incident never lose each other.
+        """
         with self._lock:  # read-modify-write of one version
-            record = self._own(gid, principal)
+            record = self._own(gid, principal, kinds)
+            if change is not None:
+                payload = change(dict(record["payload"]))
             if expected_version is not None and expected_version != record["version"]:
                 raise RecordError(
                     f"{gid} is at version {record['version']}, not {expected_version}", status=409
@@ -283,7 +301,7 @@ class SharingService:
                     "updated_at": _now_iso(),
                 }
             )
-        self.audit.append([self._audit(principal, "update", stored, before, marking)])
+        self.audit.append([self._audit(principal, action, stored, before, marking)])
         self._changed([stored])
         return self.present(stored)
 
@@ -519,8 +537,9 @@ class SharingService:
         receipts: list[dict[str, Any]] = []
         stored_all: list[dict[str, Any]] = []
         entries: list[dict[str, Any]] = []
-        for item in items:
-            status, reason, stored = self._receive_one(partner, item)
+        with self.records.batch():
+            results = [self._receive_one(partner, item) for item in items]
+        for item, (status, reason, stored) in zip(items, results, strict=True):
             gid = str(item.get("gid")) if isinstance(item, Mapping) else "?"
             version = item.get("version") if isinstance(item, Mapping) else None
             receipts.append({"gid": gid, "version": version, "status": status, "reason": reason})

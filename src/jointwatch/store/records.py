@@ -8,7 +8,8 @@ node is the only writer of its database, so the next value is taken under a proc
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,14 +68,46 @@ class RecordRepository:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lock = threading.Lock()
+        # Re-entrant: a batch holds it while the puts inside it take it again.
+        self._lock = threading.RLock()
+        self._batch_conn: Connection | None = None
+        self._batch_seq = 0
 
     # ---- records -------------------------------------------------------------------------
 
-    @staticmethod
-    def _next_seq(conn: Connection) -> int:
+    def _next_seq(self, conn: Connection) -> int:
+        if conn is self._batch_conn and self._batch_seq:
+            self._batch_seq += 1
+            return self._batch_seq
         current = conn.execute(sa.select(sa.func.max(_RECORDS.c.change_seq))).scalar()
-        return int(current or 0) + 1
+        seq = int(current or 0) + 1
+        if conn is self._batch_conn:
+            self._batch_seq = seq
+        return seq
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run the puts and received records inside one transaction (one commit per batch:
+        a partner's push of hundreds of records costs one fsync, not hundreds)."""
+        with self._lock:
+            if self._batch_conn is not None:  # already inside a batch
+                yield
+                return
+            with self.engine.begin() as conn:
+                self._batch_conn, self._batch_seq = conn, 0
+                try:
+                    yield
+                finally:
+                    self._batch_conn, self._batch_seq = None, 0
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self._lock:
+            if self._batch_conn is not None:
+                yield self._batch_conn
+                return
+            with self.engine.begin() as conn:
+                yield conn
 
     def get(self, gid: str) -> dict[str, Any] | None:
         """One record (tombstones included)."""
@@ -88,7 +121,7 @@ class RecordRepository:
         The caller decided the version; this only stores. Used for local writes, which the
         sharing service versions itself.
         """
-        with self._lock, self.engine.begin() as conn:
+        with self._transaction() as conn:
             return self._put_locked(conn, record)
 
     def _put_locked(self, conn: Connection, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -184,6 +184,16 @@ class EventRepository:
         with self.engine.connect() as connection:
             return [_event_json(dict(row)) for row in connection.execute(query).mappings()]
 
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        """One event by id (an incident opened from an alert copies it)."""
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(sa.select(_EVENTS).where(_EVENTS.c.id == event_id))
+                .mappings()
+                .first()
+            )
+        return _event_json(dict(row)) if row else None
+
     def count(self) -> int:
         """How many events the node holds."""
         with self.engine.connect() as connection:
