@@ -215,11 +215,13 @@ def _demo_sign_in_link(settings: Settings) -> str:
         raise JointWatchError(f"cannot open the demo's database: {exc}") from exc
     finally:
         engine.dispose()
-    path = settings.data_dir / DEMO_LINK_FILE
     link = f"http://127.0.0.1:{settings.port}/auth/enrol?token={secret}"
-    path.unlink(missing_ok=True)
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+    path = settings.data_dir / DEMO_LINK_FILE
+    partial = path.with_name(f".{DEMO_LINK_FILE}.tmp")  # readers never see half a link
+    partial.unlink(missing_ok=True)
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
         out.write(link + "\n")
+    partial.replace(path)
     return link
 
 

@@ -44,10 +44,6 @@ class Settings(BaseSettings):
     zones_file: Path | None = Field(
         default=None, description="GeoJSON zones stored when a node starts with no zones."
     )
-    ingest_token: str | None = Field(
-        default=None,
-        description="Bearer token required by POST /api/ingest*; unset means loopback only.",
-    )
 
     nation: str = Field(
         default="ZZZ",

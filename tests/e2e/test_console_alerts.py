@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, open_console, wait_until
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, DemoNode, open_console, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -32,7 +32,7 @@ def zone_file(name: str, kind: str) -> bytes:
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
-def test_console_lists_alerts_draws_events_and_manages_zones(demo: str) -> None:
+def test_console_lists_alerts_draws_events_and_manages_zones(demo: DemoNode) -> None:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -57,7 +57,9 @@ def test_console_lists_alerts_draws_events_and_manages_zones(demo: str) -> None:
         ids = page.evaluate(
             "() => Array.from(document.querySelectorAll('#alerts-list li'), (li) => li.dataset.id)"
         )
-        events = httpx.get(f"{demo}/api/events", params={"limit": 500}).json()["events"]
+        events = httpx.get(
+            f"{demo}/api/events", params={"limit": 500}, headers=demo.headers
+        ).json()["events"]
         by_id = {e["id"]: e for e in events}
         listed = [by_id[i]["start"] for i in ids if i in by_id]
         assert listed == sorted(listed, reverse=True)
@@ -115,7 +117,7 @@ def test_console_lists_alerts_draws_events_and_manages_zones(demo: str) -> None:
         assert page.locator("#zone-count").text_content() == "4"
         page.screenshot(path=str(ARTIFACTS / "console-alerts.png"))
 
-        response = httpx.delete(f"{demo}/api/zones/{TEST_ZONE}")
+        response = httpx.delete(f"{demo}/api/zones/{TEST_ZONE}", headers=demo.headers)
         assert response.status_code == 200, response.text
         page.evaluate("window.jointwatch.loadZones()")
         wait_until(page, f"!window.jointwatch.zoneNames().includes({json.dumps(TEST_ZONE)})", 10)

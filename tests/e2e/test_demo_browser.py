@@ -7,19 +7,24 @@ from pathlib import Path
 import pytest
 
 from jointwatch.picture.mid import flag_for_mmsi
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, open_console, wait_until
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, DemoNode, open_console, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
-def test_demo_draws_vessels_and_a_click_opens_the_vessel_panel(demo: str) -> None:
+def test_demo_draws_vessels_and_a_click_opens_the_vessel_panel(demo: DemoNode) -> None:
     from playwright.sync_api import sync_playwright
 
+    # The demo tells its user how to sign in: the link it printed is the one the browser uses.
+    assert demo.printed_link.startswith(f"{demo.url}/auth/enrol?token=")
+    assert demo.printed_link in demo.log_path.read_text()
+    assert (demo.data_dir / "demo-login-link.txt").stat().st_mode & 0o777 == 0o600
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as pw:
         browser, page = open_console(pw, demo, errors)
+        assert demo.unused_links == [], "the console was not opened with the printed link"
         wait_until(page, "window.jointwatch.vesselCount() >= 50")
 
         # Click a real vessel symbol on the canvas, at the pixel the map draws it.

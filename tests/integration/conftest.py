@@ -1,4 +1,9 @@
-"""A real ``jointwatch serve`` process on loopback, for the integration tests."""
+"""A real ``jointwatch serve`` process on loopback, for the integration tests.
+
+Every route but the health check needs a credential, so each node gets an admin user and an
+API key (``node.token``, ``node.headers``) written into its database before it starts;
+``node.make_user`` adds more users, ``node.enrol_link`` signs a browser in.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+
+from jointwatch.sharing.markings import DEFAULT_LEVELS
+from jointwatch.store import make_engine, migrate
+from jointwatch.store.accounts import AccountRepository
+
+ADMIN = "admin"
+DEFAULT_NATION = "USA"
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -36,18 +50,73 @@ class NodeProcess:
     proc: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
     env_extra: dict[str, str] = field(default_factory=dict)
+    token: str = ""  # the admin's API key, created by the first start()
+    migrated: bool = field(default=False, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
-    def start(self, timeout_s: float = 30.0) -> None:
+    @property
+    def nation(self) -> str:
+        return self.env_extra.get("JOINTWATCH_NATION", DEFAULT_NATION)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The admin's credential, for httpx and websockets."""
+        assert self.token, "the node has no admin token before start()"
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        """An HTTP client on the node, as the admin (or as the owner of ``token``)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else self.headers
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+    @contextmanager
+    def accounts(self) -> Iterator[AccountRepository]:
+        """The node's accounts, through a short-lived engine (no SQLite lock stays held)."""
+        engine = make_engine(self.database_url)
+        try:
+            if not self.migrated:
+                migrate(engine)
+                self.migrated = True
+            yield AccountRepository(engine, DEFAULT_LEVELS)
+        finally:
+            engine.dispose()
+
+    def make_user(
+        self,
+        username: str,
+        role: str,
+        *,
+        nation: str | None = None,
+        clearance: str | None = None,
+        read_only: bool = False,
+    ) -> str:
+        """A new user of the node (running or not) and an API key of theirs: the token."""
+        with self.accounts() as accounts:
+            accounts.create_user(
+                username, nation=nation or self.nation, role=role, clearance=clearance
+            )
+            _, token = accounts.create_key(username, read_only=read_only)
+        return token
+
+    def enrol_link(self, username: str = ADMIN) -> str:
+        """A single-use sign-in link: a browser that opens it gets a console session."""
+        with self.accounts() as accounts:
+            secret = accounts.create_enrolment(username, timedelta(minutes=15))
+        return f"{self.url}/auth/enrol?token={secret}"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        if not self.token:
+            self.token = self.make_user(ADMIN, "admin")
         self.env = {
             **os.environ,
             "JOINTWATCH_DATA_DIR": str(self.data_dir),
             "JOINTWATCH_DATABASE_URL": self.database_url,
             "JOINTWATCH_STATE_FLUSH_S": "0.5",
             "JOINTWATCH_WS_PUSH_INTERVAL_S": "0.2",
+            "JOINTWATCH_NATION": DEFAULT_NATION,
             **self.env_extra,
         }
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
@@ -71,6 +140,7 @@ class NodeProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.proc = None
                 raise RuntimeError(f"node exited early:\n{self.log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
@@ -78,6 +148,7 @@ class NodeProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+        self.kill()  # no node left behind by a failed start
         raise RuntimeError(f"node did not start:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
@@ -103,7 +174,9 @@ class NodeProcess:
         deadline = time.monotonic() + timeout_s
         stats: dict = {}
         while time.monotonic() < deadline:
-            stats = httpx.get(f"{self.url}/api/stats", timeout=5).json()
+            response = httpx.get(f"{self.url}/api/stats", headers=self.headers, timeout=5)
+            response.raise_for_status()
+            stats = response.json()
             if predicate(stats):
                 return stats
             time.sleep(0.2)

@@ -73,7 +73,7 @@ def send_udp(port: int, lines: list[str]) -> None:
 
 
 def get(node: NodeProcess, path: str, **params: str) -> httpx.Response:
-    return httpx.get(f"{node.url}{path}", params=params, timeout=10)
+    return httpx.get(f"{node.url}{path}", params=params, headers=node.headers, timeout=10)
 
 
 def test_tcp_and_udp_feeds_build_the_vessel_picture(node: NodeProcess) -> None:
@@ -174,7 +174,7 @@ def test_cli_ingest_feeds_a_running_node_from_gzip_and_csv(
         capture_output=True,
         text=True,
         timeout=60,
-        env=node.env,
+        env={**node.env, "JOINTWATCH_TOKEN": node.token},
     )
     assert result.returncode == 0, result.stderr
     assert "sentences/s" in result.stderr
@@ -203,7 +203,8 @@ def test_websocket_pushes_a_new_vessel_within_a_second(node: NodeProcess) -> Non
     import websockets
 
     async def scenario() -> dict:
-        async with websockets.connect(f"ws://127.0.0.1:{node.http_port}/ws") as ws:
+        url = f"ws://127.0.0.1:{node.http_port}/ws"
+        async with websockets.connect(url, additional_headers=node.headers) as ws:
             snapshot = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert snapshot["type"] == "snapshot"
             sent = time.monotonic()
@@ -225,6 +226,7 @@ def test_ingest_endpoint_refuses_non_arrow_bodies(node: NodeProcess) -> None:
         f"{node.url}/api/ingest/arrow",
         params={"kind": "positions"},
         content=b"not arrow",
+        headers=node.headers,
         timeout=10,
     )
     assert response.status_code == 422
@@ -244,7 +246,17 @@ def test_console_is_served_with_a_strict_content_security_policy(node: NodeProce
 def test_cli_ingest_reads_standard_input_into_the_node(node: NodeProcess) -> None:
     lines = [position(574003000 + i, 9.5, 109.0 + i * 0.01, NOW - 60 + i) for i in range(30)]
     result = subprocess.run(
-        [sys.executable, "-m", "jointwatch", "ingest", "-", "--node", node.url],
+        [
+            sys.executable,
+            "-m",
+            "jointwatch",
+            "ingest",
+            "-",
+            "--node",
+            node.url,
+            "--token",
+            node.token,
+        ],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -253,3 +265,74 @@ def test_cli_ingest_reads_standard_input_into_the_node(node: NodeProcess) -> Non
     )
     assert result.returncode == 0, result.stderr
     node.wait_for(lambda s: s["decoded"] >= 30 and s["vessels"] >= 30)
+
+
+def test_ingest_needs_a_credential_with_the_ingest_permission(node: NodeProcess) -> None:
+    liaison = node.make_user("vnm-liaison", "liaison", nation="VNM")
+    feed = node.make_user("rx-danang", "feed")
+    body = position(574004000, 10.0, 107.0, NOW).encode()
+
+    def post(headers: dict[str, str]) -> httpx.Response:
+        return httpx.post(
+            f"{node.url}/api/ingest",
+            params={"source": "rx-test"},
+            content=body,
+            headers={"Content-Type": "text/plain", **headers},
+            timeout=10,
+        )
+
+    assert post({}).status_code == 401
+    assert post({"Authorization": "Bearer jw_knotakey_forged"}).status_code == 401
+    assert post({"Authorization": f"Bearer {liaison}"}).status_code == 403
+    assert post({"Authorization": f"Bearer {feed}"}).status_code == 200
+    node.wait_for(lambda s: s["decoded"] >= 1)
+    assert get(node, "/api/vessels/574004000").status_code == 200
+    # A feed key only feeds: it cannot read the picture back.
+    stats = httpx.get(
+        f"{node.url}/api/stats", headers={"Authorization": f"Bearer {feed}"}, timeout=10
+    )
+    assert stats.status_code == 403
+    assert httpx.get(f"{node.url}/api/stats", timeout=10).status_code == 401
+    assert httpx.get(f"{node.url}/api/health", timeout=10).json()["status"] == "ok"
+
+
+def test_cli_ingest_without_the_ingest_permission_says_how_to_get_a_token(
+    node: NodeProcess, tmp_path: Path
+) -> None:
+    path = tmp_path / "x.nmea"
+    path.write_text(position(574004001, 10, 110, NOW) + "\n")
+    liaison = node.make_user("phl-liaison", "liaison", nation="PHL")
+    feed = node.make_user("rx-vungtau", "feed")
+    env = {k: v for k, v in node.env.items() if k != "JOINTWATCH_TOKEN"}
+
+    def ingest(*token: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "jointwatch", "ingest", str(path), "--node", node.url, *token],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+
+    for refused, status in ((ingest(), "401"), (ingest("--token", liaison), "403")):
+        assert refused.returncode == 2, refused.stderr
+        assert status in refused.stderr
+        assert "jointwatch admin token create" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert "Traceback" not in refused.stderr
+    fed = ingest("--token", feed)
+    assert fed.returncode == 0, fed.stderr
+    node.wait_for(lambda s: s["decoded"] >= 1)
+    assert get(node, "/api/vessels/574004001").status_code == 200
+
+
+def test_websocket_without_a_credential_is_closed_with_4401(node: NodeProcess) -> None:
+    import websockets
+
+    async def scenario() -> int | None:
+        async with websockets.connect(f"ws://127.0.0.1:{node.http_port}/ws") as ws:
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5)
+            return ws.close_code
+
+    assert asyncio.run(scenario()) == 4401

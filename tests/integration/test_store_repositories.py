@@ -74,7 +74,7 @@ def test_migrating_twice_is_a_no_op(db_url: str) -> None:
         assert wanted <= tables
         with engine.connect() as connection:
             versions = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-            assert [v for (v,) in versions] == ["0002"]
+            assert [v for (v,) in versions] == ["0003"]
         assert [r["mmsi"] for r in VesselRepository(engine).load_all()] == [574000001]
     finally:
         engine.dispose()
