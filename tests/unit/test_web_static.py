@@ -39,7 +39,7 @@ def test_every_static_file_the_page_references_exists() -> None:
         assert (STATIC / rel).is_file(), rel
 
 
-CONSOLE_SCRIPTS = ["session.js", "sharing.js", "app.js"]  # each uses the ones before it
+CONSOLE_SCRIPTS = ["session.js", "sharing.js", "ops.js", "app.js"]  # each uses those before it
 
 
 def test_console_scripts_load_deferred_in_dependency_order() -> None:
@@ -81,6 +81,59 @@ def test_every_element_the_scripts_look_up_is_in_the_page() -> None:
 def test_sign_in_and_sharing_elements_exist(element_id: str) -> None:
     html = (STATIC / "index.html").read_text()
     assert f'id="{element_id}"' in html
+
+
+@pytest.mark.parametrize(
+    "element_id",
+    [
+        "incidents-toggle",
+        "incidents-panel",
+        "incidents-list",
+        "incidents-board",
+        "incident-form",
+        "incident-page",
+        "incident-banner",
+        "incident-state",
+        "incident-timeline",
+        "incident-log",
+        "incident-log-form",
+        "incident-units",
+        "incident-suggest",
+        "incident-actions",
+        "incident-error",
+        "incident-requests",
+        "incident-request-form",
+        "units-list",
+        "unit-form",
+        "metrics-toggle",
+        "metrics-panel",
+        "metrics-chart",
+        "metrics-kind",
+        "metrics-nation",
+        "metrics-month",
+        "metrics-csv",
+    ],
+)
+def test_command_center_elements_exist(element_id: str) -> None:
+    html = (STATIC / "index.html").read_text()
+    assert f'id="{element_id}"' in html
+
+
+def test_command_center_wiring() -> None:
+    """ops.js gets the records sharing.js does not keep, app.js hands it the alerts list,
+    the metrics panel links the CSV export, and the chart is drawn as SVG elements."""
+    sharing = (STATIC / "sharing.js").read_text()
+    assert "opsRecords" in sharing
+    app = (STATIC / "app.js").read_text()
+    for hook in ("ops.alertButton(", "ops.start(", "ops.applyRecords", "openIncident"):
+        assert hook in app, hook
+    html = (STATIC / "index.html").read_text()
+    assert 'href="/api/metrics/response-times.csv"' in html
+    ops = (STATIC / "ops.js").read_text()
+    assert "createElementNS" in ops
+    assert 'setAttribute("style"' not in ops  # style-src 'self': no style attributes
+    for action in ("acknowledge", "task", "on_scene", "release_unit", "resolve", "reopen"):
+        assert f'"{action}"' in ops, action
 
 
 def test_app_is_hidden_until_signed_in() -> None:

@@ -11,6 +11,7 @@
 (function () {
   const session = window.JW.session;
   const sharing = window.JW.sharing;
+  const ops = window.JW.ops;
   const TYPE_COLOURS = {
     cargo: "#66bb6a",
     tanker: "#ef5350",
@@ -261,7 +262,10 @@
       setStatus("live", "live");
       // Again after a reconnect: what was raised and shared while we were away.
       loadAlerts();
-      if (reconnected) sharing.reload();
+      if (reconnected) {
+        sharing.reload();
+        ops.reload();
+      }
       reconnected = true;
     };
     ws.onmessage = (event) => {
@@ -276,7 +280,7 @@
       else if (message.type === "update") applyUpdate(message.vessels || []);
       else if (message.type === "events") applyEvents(message.events || []);
       else if (message.type === "records") sharing.applyRecords(message.records || []);
-      // Other message types (incidents) belong to later consoles: ignored here.
+      // Records of incidents, units and the ops log go on from sharing.js to ops.js.
     };
     ws.onclose = async (event) => {
       if (socket !== ws) return; // closed on purpose (signed out)
@@ -549,6 +553,8 @@
     button.className = "alert-item";
     button.addEventListener("click", () => showEvent(id));
     item.append(button);
+    // One click opens an incident from the alert (ops.js); shown to those who may.
+    item.append(ops.alertButton(() => (alerts.has(id) ? alerts.get(id).event : null)));
     return item;
   }
 
@@ -578,6 +584,9 @@
     const details = detailsText(e);
     if (details) button.append(span("alert-details", details));
     button.setAttribute("aria-current", String(e.id === activeAlert));
+    const action = item.querySelector(".alert-incident");
+    if (action) action.hidden = !session.can("incidents:write");
+    item.classList.toggle("with-action", Boolean(action && !action.hidden));
   }
 
   function newestFirst(a, b) {
@@ -1147,6 +1156,9 @@
     records: () => sharing.records(),
     me: () => session.me(),
     showRecord: sharing.showRecord,
+    incidents: () => ops.incidents(),
+    units: () => ops.units(),
+    openIncident: (gid) => ops.openIncident(gid),
   };
 
   // ---- start: after sign-in only ---------------------------------------------------------
@@ -1156,6 +1168,7 @@
     $("zone-draw").hidden = !editor;
     if (!resumed) loadZones();
     sharing.start(me, resumed);
+    ops.start(me, resumed);
     reconnected = false;
     connect();
   }
@@ -1163,9 +1176,13 @@
   function signedOut() {
     stopLive();
     sharing.stop();
+    ops.stop();
   }
 
-  sharing.init({ map, partnerAlerts: applyPartnerAlerts, selectVessel });
+  sharing.init({
+    map, partnerAlerts: applyPartnerAlerts, selectVessel, opsRecords: ops.applyRecords,
+  });
+  ops.init({ map });
   session.onSignedIn(signedIn);
   session.onSignedOut(signedOut);
   refreshBadge();

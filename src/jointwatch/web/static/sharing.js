@@ -13,6 +13,7 @@
   const session = JW.session;
 
   const LIST_KINDS = ["report", "sighting", "vessel_note"];
+  const OPS_KINDS = new Set(["incident", "unit", "ops_log"]); // ops.js's: handed on, not held
   const KIND_LABELS = { report: "Report", sighting: "Sighting", vessel_note: "Vessel note" };
   const FORM_FIELDS = {
     // kind: [title label or null (hidden), MMSI label, time label or null, text label, position]
@@ -27,7 +28,9 @@
   const records = new Map(); // gid -> newest record held
   const gone = new Map(); // gid -> version of its tombstone: an older copy never returns
   const items = new Map(); // gid -> {version, li} of the reports list
-  let hooks = { map: null, partnerAlerts: () => {}, selectVessel: () => {} };
+  let hooks = {
+    map: null, partnerAlerts: () => {}, selectVessel: () => {}, opsRecords: () => {},
+  };
   let me = null;
   let loading = null; // gids changed by the live feed while a full load is under way
   let healthTimer = null;
@@ -65,9 +68,14 @@
 
   function applyRecords(list) {
     const alertChanges = [];
+    const opsChanges = [];
     let listChanged = false;
     for (const r of Array.isArray(list) ? list : []) {
       if (!r || typeof r.gid !== "string" || ownAlert(r)) continue;
+      if (OPS_KINDS.has(r.kind)) {
+        opsChanges.push(r); // incidents, units, ops log: the command center's (ops.js)
+        continue;
+      }
       if (loading) loading.add(r.gid);
       const held = records.get(r.gid);
       const version = Number(r.version) || 0;
@@ -85,6 +93,7 @@
       else listChanged = true;
     }
     if (alertChanges.length) hooks.partnerAlerts(alertChanges);
+    if (opsChanges.length) hooks.opsRecords(opsChanges);
     if (listChanged) renderList();
   }
 
@@ -543,6 +552,7 @@
     reload,
     applyRecords,
     records: () => sortedRecords(),
+    record: (gid) => records.get(gid) || null,
     showRecord,
   };
 })();
