@@ -8,6 +8,7 @@ be limited to some client addresses and may be read-only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import secrets
@@ -211,7 +212,7 @@ class AccountRepository:
         try:
             if stored is None:
                 # Spend the same time as a real check so timing does not reveal usernames.
-                _HASHER.verify(_DUMMY_HASH, password + "x")
+                _HASHER.verify(_dummy_hash(), password + "x")
                 return None
             _HASHER.verify(stored, password)
         except (VerificationError, InvalidHashError):
@@ -414,7 +415,10 @@ class AccountRepository:
         return _principal(user) if user else None
 
 
-_DUMMY_HASH = _HASHER.hash("jointwatch-timing-equaliser")
+@functools.cache
+def _dummy_hash() -> str:
+    """A real argon2id hash to verify against when a user has none (computed once)."""
+    return _HASHER.hash("jointwatch-timing-equaliser")
 
 
 def _principal(row: Any) -> Principal:
