@@ -62,6 +62,7 @@ class NewIncident(_Body):
 class IncidentEdit(_Body):
     """New description fields and/or a new marking (the lifecycle changes by actions)."""
 
+    kind: str | None = Field(default=None, description=", ".join(INCIDENT_KINDS))
     severity: str | None = None
     title: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=20_000)

@@ -126,7 +126,8 @@ def apply_action(
 
     ``task``, ``on_scene`` and ``release_unit`` name a unit (``unit`` with gid, name,
     nation). The first unit tasked moves an acknowledged incident to ``tasked``; the first
-    unit on scene moves it to ``on_scene``.
+    unit on scene moves it to ``on_scene``. Resolving it or closing it as a false alarm
+    releases the units still tasked to it.
     """
     if action not in ACTIONS:
         raise TransitionError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
@@ -180,6 +181,12 @@ def apply_action(
             current["status"] = "released"
             current["released_at"] = stamp
             target = state
+    if target in ("resolved", "false_alarm"):
+        # A closed incident holds no unit: a reopened one starts with its units free to task.
+        for tasking in taskings:
+            if tasking["status"] != "released":
+                tasking["status"] = "released"
+                tasking["released_at"] = stamp
     if note:
         entry["note"] = note[:2000]
     entry["to"] = target or state

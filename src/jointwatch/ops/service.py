@@ -295,9 +295,12 @@ class OpsService:
         def change(payload: dict[str, Any]) -> dict[str, Any]:
             return {**payload, "requests": [*payload.get("requests", []), request]}
 
-        return self.sharing.update(
-            principal, gid, change=change, kinds=("incident",), action="request"
-        )
+        try:
+            return self.sharing.update(
+                principal, gid, change=change, kinds=("incident",), action="request"
+            )
+        except RecordError as exc:
+            raise OpsError(str(exc), exc.status) from exc
 
     def fulfil_request(
         self, principal: Principal, gid: str, request_id: str, unit_gid: str
