@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from jointwatch import __version__
-from jointwatch.api.auth import authenticate_ws, public
+from jointwatch.api.auth import public, websocket_policy
 from jointwatch.api.auth import router as auth_router
 from jointwatch.api.detect_routes import router as detect_router
 from jointwatch.api.hub import Hub
@@ -171,9 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
         )
 
-    @app.websocket("/ws")
+    @app.websocket("/ws", dependencies=[Depends(websocket_policy("picture:read"))])
     async def websocket(ws: WebSocket) -> None:
-        principal = await authenticate_ws(ws, "picture:read")
+        principal = ws.state.principal
         if principal is None:
             # Accept first: a close before the handshake reaches the browser as 1006, and
             # the console needs 4401 to know it should show the sign-in form.

@@ -31,6 +31,7 @@ __all__ = [
     "require",
     "router",
     "sharing",
+    "websocket_policy",
 ]
 
 SESSION_COOKIE = "jw_session"
@@ -121,6 +122,17 @@ async def authenticate_ws(ws: WebSocket, permission: str) -> Principal | None:
     if principal is None or permission not in principal.permissions:
         return None
     return principal
+
+
+def websocket_policy(permission: str) -> Callable[..., Any]:
+    """The WebSocket route's declared permission: the caller (or None) lands in
+    ``websocket.state.principal``; the route accepts and closes with 4401 when it is None."""
+
+    async def dependency(websocket: WebSocket) -> None:
+        websocket.state.principal = await authenticate_ws(websocket, permission)
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
 
 
 # ---- login, logout, enrolment ---------------------------------------------------------
