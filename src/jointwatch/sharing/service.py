@@ -22,7 +22,13 @@ from sqlalchemy import Engine
 from jointwatch.config import Settings
 from jointwatch.errors import JointWatchError
 from jointwatch.sharing.kinds import KINDS, LOCAL_KINDS, PayloadError, validate_payload
-from jointwatch.sharing.markings import Marking, MarkingError, parse_banner, validate_levels
+from jointwatch.sharing.markings import (
+    Marking,
+    MarkingError,
+    is_nation,
+    parse_banner,
+    validate_levels,
+)
 from jointwatch.sharing.policy import (
     Decision,
     Recipient,
@@ -196,6 +202,17 @@ class SharingService:
                 status=403,
             )
 
+    def _check_groups(self, marking: Marking) -> None:
+        """A local record may name only groups this node has: a typo (VIETNAM for VNM)
+        would otherwise release it to nobody without anyone noticing."""
+        unknown = [e for e in marking.rel_to if not is_nation(e) and e not in self._ctx.groups]
+        if unknown:
+            raise RecordError(
+                f"REL TO {', '.join(unknown)}: no such sharing group on this node "
+                "(nations are ISO alpha-3 codes such as VNM; groups: "
+                f"{', '.join(sorted(self._ctx.groups)) or 'none'})"
+            )
+
     def create(
         self,
         principal: Principal,
@@ -215,6 +232,7 @@ class SharingService:
         except (MarkingError, PayloadError) as exc:
             raise RecordError(str(exc)) from exc
         self._check_clearance(principal, marking)
+        self._check_groups(marking)
         now = _now_iso()
         stored = self.records.put(
             {
@@ -290,6 +308,8 @@ class SharingService:
             except (MarkingError, PayloadError) as exc:
                 raise RecordError(str(exc)) from exc
             self._check_clearance(principal, marking)
+            if marking_data is not None:
+                self._check_groups(marking)
             self._check_clearance(principal, before)
             stored = self.records.put(
                 {
