@@ -29,14 +29,12 @@ cleanup() {
 trap cleanup EXIT
 
 # Each node's settings: its nation, data directory (SQLite database inside) and port.
-usa() {
-  JOINTWATCH_NATION=USA JOINTWATCH_DATA_DIR="$WORK/usa" JOINTWATCH_PORT="$USA_PORT" \
-    JOINTWATCH_DETECT=false JOINTWATCH_FEDERATION_PULL_S=5 "$JW" "$@"
-}
-vnm() {
-  JOINTWATCH_NATION=VNM JOINTWATCH_DATA_DIR="$WORK/vnm" JOINTWATCH_PORT="$VNM_PORT" \
-    JOINTWATCH_DETECT=false JOINTWATCH_FEDERATION_PULL_S=5 "$JW" "$@"
-}
+USA_ENV=(JOINTWATCH_NATION=USA "JOINTWATCH_DATA_DIR=$WORK/usa" "JOINTWATCH_PORT=$USA_PORT"
+  JOINTWATCH_DETECT=false JOINTWATCH_FEDERATION_PULL_S=5)
+VNM_ENV=(JOINTWATCH_NATION=VNM "JOINTWATCH_DATA_DIR=$WORK/vnm" "JOINTWATCH_PORT=$VNM_PORT"
+  JOINTWATCH_DETECT=false JOINTWATCH_FEDERATION_PULL_S=5)
+usa() { env "${USA_ENV[@]}" "$JW" "$@"; }
+vnm() { env "${VNM_ENV[@]}" "$JW" "$@"; }
 
 echo "== 1. an administrator on each node (tokens are shown once)"
 usa admin user add usa-officer --role watch_officer --nation USA >/dev/null 2>&1
@@ -52,8 +50,9 @@ usa admin partner set-token vnm "$FOR_USA" >/dev/null 2>&1
 vnm admin partner set-token usa "$FOR_VNM" >/dev/null 2>&1
 
 echo "== 3. start both nodes"
-usa serve >"$WORK/usa.log" 2>&1 & PIDS+=($!)
-vnm serve >"$WORK/vnm.log" 2>&1 & PIDS+=($!)
+# env execs the node itself, so $! is the node's pid and the cleanup stops the node.
+env "${USA_ENV[@]}" "$JW" serve >"$WORK/usa.log" 2>&1 & PIDS+=($!)
+env "${VNM_ENV[@]}" "$JW" serve >"$WORK/vnm.log" 2>&1 & PIDS+=($!)
 for url in "$USA_URL" "$VNM_URL"; do
   for _ in $(seq 1 150); do
     curl -fs "$url/api/health" >/dev/null 2>&1 && break

@@ -39,7 +39,17 @@ def test_every_static_file_the_page_references_exists() -> None:
         assert (STATIC / rel).is_file(), rel
 
 
-CONSOLE_SCRIPTS = ["session.js", "sharing.js", "ops.js", "app.js"]  # each uses those before it
+# Each uses those before it. ops.js goes first of the command center's scripts: its parts add
+# themselves to the JW.opsKit it makes, and reach one another through it once all have loaded.
+OPS_SCRIPTS = [
+    "ops.js",
+    "ops-marking.js",
+    "ops-incidents.js",
+    "ops-incident.js",
+    "ops-units.js",
+    "ops-metrics.js",
+]
+CONSOLE_SCRIPTS = ["session.js", "sharing.js", *OPS_SCRIPTS, "app.js"]
 
 
 def test_console_scripts_load_deferred_in_dependency_order() -> None:
@@ -121,7 +131,8 @@ def test_command_center_elements_exist(element_id: str) -> None:
 
 def test_command_center_wiring() -> None:
     """ops.js gets the records sharing.js does not keep, app.js hands it the alerts list,
-    the metrics panel links the CSV export, and the chart is drawn as SVG elements."""
+    the metrics panel links the CSV export, and the chart is drawn as SVG elements (checked
+    across ops.js and its parts)."""
     sharing = (STATIC / "sharing.js").read_text()
     assert "opsRecords" in sharing
     app = (STATIC / "app.js").read_text()
@@ -129,7 +140,7 @@ def test_command_center_wiring() -> None:
         assert hook in app, hook
     html = (STATIC / "index.html").read_text()
     assert 'href="/api/metrics/response-times.csv"' in html
-    ops = (STATIC / "ops.js").read_text()
+    ops = "\n".join((STATIC / name).read_text() for name in OPS_SCRIPTS)
     assert "createElementNS" in ops
     assert 'setAttribute("style"' not in ops  # style-src 'self': no style attributes
     for action in ("acknowledge", "task", "on_scene", "release_unit", "resolve", "reopen"):
