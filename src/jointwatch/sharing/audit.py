@@ -72,7 +72,10 @@ def verify_chain(entries: Iterable[Mapping[str, Any]], first_seq: int = 1) -> li
     expected_seq = first_seq
     prev = GENESIS
     for entry in entries:
-        seq = int(entry.get("seq", -1))
+        try:
+            seq = int(entry.get("seq", -1))
+        except (TypeError, ValueError):  # a tampered row (SQLite keeps text in any column)
+            seq = -1
         if seq != expected_seq:
             problems.append(ChainProblem(seq, f"sequence {seq} where {expected_seq} was due"))
         if entry.get("prev_hash") != prev:

@@ -45,16 +45,22 @@ class MarkingError(JointWatchError, ValueError):
 
 def is_nation(code: str) -> bool:
     """An ISO 3166-1 alpha-3 shaped code (three capital letters)."""
-    return bool(_NATION.match(code))
+    return bool(_NATION.fullmatch(code))  # fullmatch: "$" alone lets "VNM\n" through
 
 
 def is_group_name(name: str) -> bool:
     """A sharing-group name: capitals, digits, ``-`` or ``_``, 2-40 long, not 3 letters."""
-    return bool(_GROUP.match(name))
+    return bool(_GROUP.fullmatch(name))
 
 
 def _printable(text: str) -> bool:
     return text.isprintable() and text == text.strip() and bool(text)
+
+
+def _reads_as_control(part: str) -> bool:
+    """Whether ``parse_banner`` would read this banner part as NOFORN, REL TO or TLP."""
+    upper = part.strip().upper()
+    return upper == "NOFORN" or upper.startswith(("REL TO", "TLP:"))
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,23 @@ class Marking:
         if len(notes) > _MAX_CAVEATS:
             raise MarkingError(f"at most {_MAX_CAVEATS} caveats")
         for note in notes:
-            if not _printable(note) or len(note) > _MAX_CAVEAT_LEN or "//" in note:
+            if (
+                not _printable(note)
+                or len(note) > _MAX_CAVEAT_LEN
+                or "//" in note
+                or note.startswith("/")
+                or note.endswith("/")  # "A/" then "B" would show as "A///B": one part or two?
+            ):
                 raise MarkingError(
-                    f"caveat {note!r} must be 1-{_MAX_CAVEAT_LEN} printable characters without '//'"
+                    f"caveat {note!r} must be 1-{_MAX_CAVEAT_LEN} printable characters without "
+                    "'//' and not starting or ending with '/'"
+                )
+            if _reads_as_control(note):
+                # The banner would show (and parse_banner would read) a release control the
+                # marking does not have, e.g. "REL TO VNM//NOFORN" on a record VNM receives.
+                raise MarkingError(
+                    f"caveat {note!r} reads as NOFORN, REL TO or a TLP colour; "
+                    "use local_only, rel_to or tlp instead"
                 )
         return cls(level, tuple(sorted(entries)), local_only, colour, notes)
 
@@ -181,6 +201,8 @@ def parse_banner(text: str, levels: Sequence[str] = DEFAULT_LEVELS) -> Marking:
         elif upper.startswith("REL TO"):
             rel.extend(v.strip() for v in part[6:].split(",") if v.strip())
         elif upper.startswith("TLP:"):
+            if tlp is not None and tlp != upper:
+                raise MarkingError(f"two TLP colours in {text!r}")
             tlp = upper
         elif part:
             caveats.append(part)

@@ -111,13 +111,9 @@ def may_release(record: RecordView, recipient: Recipient, ctx: SharingContext) -
         if recipient.partner_node:
             return Decision(False, "the originating nation already holds its own record")
         return Decision(True, "originating nation")
-    if recipient.nation == ctx.local_nation and not recipient.partner_node:
-        # Our own people see what we hold: our records, and what partners released to us.
-        if record.origin_nation == ctx.local_nation or ctx.local_nation in (
-            record.rel_nations or ()
-        ):
-            return Decision(True, "local")
-        return Decision(False, f"not released to {ctx.local_nation} by its originator")
+    # From here the recipient is of another nation than the originator's; that includes our
+    # own users looking at a received record, who see it only as the originator released it
+    # to our nation (never a NOFORN one, a TLP:RED one only if we are named).
     if marking.local_only:
         return Decision(False, f"NOFORN: {record.origin_nation} only")
     if recipient.nation not in released_nations(record, ctx):

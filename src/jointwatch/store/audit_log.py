@@ -70,24 +70,17 @@ class AuditLog:
         return (int(last[0]), str(last[1])) if last else (0, GENESIS)
 
     def iter_entries(self, after: int = 0, page: int = 5000) -> Iterator[dict[str, Any]]:
-        """Every entry in order, read a page at a time (verification of long logs)."""
-        while True:
-            with self.engine.connect() as conn:
-                rows = (
-                    conn.execute(
-                        sa.select(_AUDIT)
-                        .where(_AUDIT.c.seq > after)
-                        .order_by(_AUDIT.c.seq)
-                        .limit(page)
-                    )
-                    .mappings()
-                    .all()
-                )
-            if not rows:
-                return
-            for row in rows:
+        """Every entry in order, streamed in pages of ``page`` rows (long logs).
+
+        One query streamed, not pages keyed on ``seq``: a tampered row whose ``seq`` is no
+        longer a number (SQLite keeps whatever is written) must reach ``verify_chain`` and be
+        reported, not break the paging.
+        """
+        query = sa.select(_AUDIT).where(_AUDIT.c.seq > after).order_by(_AUDIT.c.seq)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=page).execute(query)
+            for row in result.mappings():
                 yield dict(row)
-            after = int(rows[-1]["seq"])
 
     def recent(self, limit: int = 200, object_id: str | None = None) -> list[dict[str, Any]]:
         """Newest entries first."""
