@@ -8,7 +8,6 @@ are repeated here, once for all of them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,7 +53,7 @@ def out_console() -> Console:
     """The console for stdout, built per call like stderr's."""
     # Piped output (grep, a ticket) gets room for whole key ids and timestamps.
     console = Console()
-    if not console.is_terminal and "COLUMNS" not in os.environ:
+    if not console.is_terminal and console.width < 200:
         console = Console(width=200)
     return console
 

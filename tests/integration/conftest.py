@@ -198,8 +198,13 @@ def new_node(db_url: str, tmp_path: Path, **env_extra: str) -> NodeProcess:
 
 @pytest.fixture
 def node(db_url: str, tmp_path: Path) -> Iterator[NodeProcess]:
-    """A node on SQLite and on PostgreSQL (``db_url`` is parametrised in tests/conftest.py)."""
-    proc = new_node(db_url, tmp_path)
+    """A node on SQLite and on PostgreSQL (``db_url`` is parametrised in tests/conftest.py).
+
+    Detectors off: these tests are about ingest, the picture, the API and durability, and a
+    node without them starts without loading the land mask (seconds per start on this
+    machine); the detector tests start their own nodes with them on.
+    """
+    proc = new_node(db_url, tmp_path, JOINTWATCH_DETECT="false")
     proc.start()
     yield proc
     proc.stop()

@@ -38,7 +38,11 @@ def test_kill_9_during_ingest_loses_no_journaled_line_and_duplicates_none(
 ) -> None:
     rng = random.Random(20261125)
     node.stop()
-    node.env_extra = {"JOINTWATCH_ARCHIVE_FLUSH_S": "0.7", "JOINTWATCH_STATE_FLUSH_S": "0.3"}
+    node.env_extra = {
+        **node.env_extra,
+        "JOINTWATCH_ARCHIVE_FLUSH_S": "0.7",
+        "JOINTWATCH_STATE_FLUSH_S": "0.3",
+    }
     node.start()
     batches = [
         [
