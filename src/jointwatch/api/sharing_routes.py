@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from jointwatch.api.auth import require, sharing
+from jointwatch.api.auth import public, require, sharing
 from jointwatch.sharing.audit import verify_chain
 from jointwatch.sharing.kinds import KINDS
 from jointwatch.sharing.markings import TLP_LEVELS, MarkingError
@@ -207,6 +207,35 @@ async def export_geojson(
     await asyncio.to_thread(
         service.audit_event, principal, "export", "records", "geojson", count=len(features)
     )
+    body = json.dumps({"type": "FeatureCollection", "features": features})
+    return Response(body, media_type="application/geo+json")
+
+
+@router.get(
+    "/public/records.geojson",
+    summary="Records this node publishes (TLP:CLEAR, lowest classification)",
+    dependencies=[Depends(public)],
+)
+async def public_records(request: Request) -> Response:
+    """No sign-in: only our own records marked TLP:CLEAR at the lowest level, each with its
+    marking; those without a position are listed with a null geometry."""
+    found = await asyncio.to_thread(sharing(request).published, ["report", "sighting", "alert"])
+    features = []
+    for r in found:
+        p = r["payload"]
+        point = None
+        if p.get("lat") is not None and p.get("lon") is not None:
+            point = {"type": "Point", "coordinates": [p["lon"], p["lat"]]}
+        properties = {
+            "gid": r["gid"],
+            "kind": r["kind"],
+            "marking": r["banner"],
+            "origin": r["origin_nation"],
+            "version": r["version"],
+            "updated_at": r["updated_at"],
+            "payload": p,
+        }
+        features.append({"type": "Feature", "geometry": point, "properties": properties})
     body = json.dumps({"type": "FeatureCollection", "features": features})
     return Response(body, media_type="application/geo+json")
 

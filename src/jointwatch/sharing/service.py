@@ -34,6 +34,7 @@ from jointwatch.sharing.policy import (
     Recipient,
     RecordView,
     SharingContext,
+    may_publish,
     may_release,
     released_nations,
 )
@@ -419,6 +420,28 @@ class SharingService(FederationExchange):
                 }
             ]
         )
+
+    def published(self, kinds: Sequence[str] = (), limit: int = 1000) -> list[dict[str, Any]]:
+        """Our own records fit for public release (``policy.may_publish``: TLP:CLEAR at the
+        lowest classification), newest first. A partner's record is never published here,
+        whatever its colour: publishing it is its originator's decision."""
+        out: list[dict[str, Any]] = []
+        before_seq: int | None = None
+        while len(out) < limit:
+            page = self.records.query(kinds=kinds, limit=1000, before_seq=before_seq)
+            if not page:
+                break
+            for record in page:
+                view = self.view(record)
+                if (
+                    view is not None
+                    and record["origin_node"] == self.node_name
+                    and record["origin_nation"] == self.nation
+                    and may_publish(view.marking, self.levels)
+                ):
+                    out.append(self.present(record))
+            before_seq = int(page[-1]["seq"])
+        return out[:limit]
 
     def query_visible(
         self, principal: Principal, kinds: Sequence[str] = (), limit: int = 500
