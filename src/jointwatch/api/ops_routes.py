@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from jointwatch.api.auth import require, sharing
+from jointwatch.api.sharing_routes import spreadsheet_cell
 from jointwatch.ops.lifecycle import ACTIONS, INCIDENT_KINDS, STATES
 from jointwatch.ops.service import OpsError, OpsService
 from jointwatch.store.accounts import Principal
@@ -22,8 +23,6 @@ from jointwatch.store.accounts import Principal
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api")
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _ops(request: Request) -> OpsService:
@@ -277,11 +276,6 @@ async def response_times(
     return await _call(_ops(request).metrics, principal, keys, **filters)
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 @router.get("/metrics/response-times.csv", summary="Response times per incident, as CSV")
 async def response_times_csv(
     request: Request,
@@ -300,7 +294,7 @@ async def response_times_csv(
     writer.writerow(fields)
     for row in rows:
         values = {**row, "marking": row["banner"]}
-        writer.writerow([_cell(values.get(name)) for name in fields])
+        writer.writerow([spreadsheet_cell(values.get(name)) for name in fields])
     await asyncio.to_thread(
         sharing(request).audit_event,
         principal,

@@ -23,7 +23,7 @@ from jointwatch.sharing.markings import TLP_LEVELS, MarkingError
 from jointwatch.sharing.service import RecordError
 from jointwatch.store.accounts import Principal
 
-__all__ = ["router"]
+__all__ = ["router", "spreadsheet_cell"]
 
 router = APIRouter(prefix="/api")
 
@@ -150,7 +150,7 @@ def _export_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _cell(value: Any) -> str:
+def spreadsheet_cell(value: Any) -> str:
     """Spreadsheet-safe text: a leading formula character is neutralised (SECURITY rule 2)."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
@@ -172,7 +172,7 @@ async def export_csv(
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
     await asyncio.to_thread(
         service.audit_event, principal, "export", "records", "csv", count=len(rows)
     )
@@ -346,6 +346,15 @@ async def audit_verify(
 # ---- federation (partner nodes) ---------------------------------------------------------
 
 
+async def _partner(service: Any, principal: Principal) -> dict[str, Any]:
+    """The partner node a federation caller speaks for (403 if none)."""
+    try:
+        partner: dict[str, Any] = await asyncio.to_thread(service.partner_for, principal)
+    except RecordError as exc:
+        raise _fail(exc) from exc
+    return partner
+
+
 class FederationPush(BaseModel):
     """Records (or tombstones) a partner pushes; at most a few thousand per request."""
 
@@ -361,10 +370,7 @@ async def federation_hello(
 ) -> dict[str, Any]:
     """Lets a partner check its credential and learn our nation and scale."""
     service = sharing(request)
-    try:
-        partner = await asyncio.to_thread(service.partner_for, principal)
-    except RecordError as exc:
-        raise _fail(exc) from exc
+    partner = await _partner(service, principal)
     return {
         "node": service.node_name,
         "nation": service.nation,
@@ -381,10 +387,7 @@ async def federation_receive(
 ) -> dict[str, Any]:
     """One receipt per record: accepted, duplicate, stale or rejected (with the reason)."""
     service = sharing(request)
-    try:
-        partner = await asyncio.to_thread(service.partner_for, principal)
-    except RecordError as exc:
-        raise _fail(exc) from exc
+    partner = await _partner(service, principal)
     if body.nation.upper() != partner["nation"]:
         raise HTTPException(403, "the push names a nation other than the partner's")
     receipts = await asyncio.to_thread(service.receive, partner, body.records)
@@ -405,10 +408,7 @@ async def federation_pull(
     """What the calling partner may see of our changes after ``since``, with the next cursor;
     records it holds and may no longer see come as content-free tombstones."""
     service = sharing(request)
-    try:
-        partner = await asyncio.to_thread(service.partner_for, principal)
-    except RecordError as exc:
-        raise _fail(exc) from exc
+    partner = await _partner(service, principal)
     items, cursor, more = await asyncio.to_thread(service.outgoing, partner, since, limit)
     await asyncio.to_thread(service.note_sent, partner, items, None)
     return {"node": service.node_name, "records": items, "cursor": cursor, "more": more}

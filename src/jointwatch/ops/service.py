@@ -57,6 +57,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _stamp() -> str:
+    """Now, as the ISO text the records carry (UTC, milliseconds, Z)."""
+    return _now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _actor(principal: Principal) -> Actor:
     return Actor(principal.username, principal.nation)
 
@@ -287,7 +292,7 @@ class OpsService:
             "what": what,
             "quantity": quantity,
             "unit_of_measure": unit_of_measure,
-            "requested_at": _now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "requested_at": _stamp(),
             "requested_by": principal.username,
             "status": "open",
         }
@@ -308,7 +313,7 @@ class OpsService:
         """A unit of either nation fulfils a resource request."""
         self._owned_incident(principal, gid)
         unit = self.unit(principal, unit_gid)
-        stamp = _now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        stamp = _stamp()
 
         def change(payload: dict[str, Any]) -> dict[str, Any]:
             requests = [dict(r) for r in payload.get("requests", [])]
@@ -355,7 +360,7 @@ class OpsService:
         payload = {
             "incident_gid": gid,
             "text": text,
-            "at": _now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "at": _stamp(),
             "by": principal.username,
             "nation": principal.nation,
         }

@@ -421,42 +421,42 @@ class SharingService(FederationExchange):
             ]
         )
 
-    def published(self, kinds: Sequence[str] = (), limit: int = 1000) -> list[dict[str, Any]]:
-        """Our own records fit for public release (``policy.may_publish``: TLP:CLEAR at the
-        lowest classification), newest first. A partner's record is never published here,
-        whatever its colour: publishing it is its originator's decision."""
+    def _newest(
+        self, kinds: Sequence[str], limit: int, keep: Callable[[dict[str, Any]], bool]
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` live records that ``keep`` admits, read a page at a time."""
         out: list[dict[str, Any]] = []
         before_seq: int | None = None
         while len(out) < limit:
             page = self.records.query(kinds=kinds, limit=1000, before_seq=before_seq)
             if not page:
                 break
-            for record in page:
-                view = self.view(record)
-                if (
-                    view is not None
-                    and record["origin_node"] == self.node_name
-                    and record["origin_nation"] == self.nation
-                    and may_publish(view.marking, self.levels)
-                ):
-                    out.append(self.present(record))
+            out.extend(self.present(r) for r in page if keep(r))
             before_seq = int(page[-1]["seq"])
         return out[:limit]
+
+    def published(self, kinds: Sequence[str] = (), limit: int = 1000) -> list[dict[str, Any]]:
+        """Our own records fit for public release (``policy.may_publish``: TLP:CLEAR at the
+        lowest classification), newest first. A partner's record is never published here,
+        whatever its colour: publishing it is its originator's decision."""
+
+        def ours_and_clear(record: dict[str, Any]) -> bool:
+            view = self.view(record)
+            return (
+                view is not None
+                and record["origin_node"] == self.node_name
+                and record["origin_nation"] == self.nation
+                and may_publish(view.marking, self.levels)
+            )
+
+        return self._newest(kinds, limit, ours_and_clear)
 
     def query_visible(
         self, principal: Principal, kinds: Sequence[str] = (), limit: int = 500
     ) -> list[dict[str, Any]]:
         """Newest records this user may see (filtered in pages until ``limit`` are found)."""
-        out: list[dict[str, Any]] = []
         recipient = self.recipient(principal)
-        before_seq: int | None = None
-        while len(out) < limit:
-            page = self.records.query(kinds=kinds, limit=1000, before_seq=before_seq)
-            if not page:
-                break
-            out.extend(self.present(r) for r in page if self.decide(r, recipient))
-            before_seq = int(page[-1]["seq"])
-        return out[:limit]
+        return self._newest(kinds, limit, lambda r: bool(self.decide(r, recipient)))
 
     # ---- partners and groups (admin) ----------------------------------------------------
 
