@@ -257,6 +257,14 @@ def _file_batches(path: Path, on_progress: Callable[[int, int], None]) -> Iterat
         on_progress(batch.bytes_read, lines)
 
 
+def _file_blocks(path: Path, on_progress: Callable[[int], None]) -> Iterator[Any]:
+    from jointwatch.sources import iter_file_blocks
+
+    for block in iter_file_blocks(path):
+        yield block
+        on_progress(block.bytes_read)
+
+
 @app.command()
 def ingest(
     sources: Annotated[
@@ -359,19 +367,19 @@ def decode(
             raise _fail(JointWatchError(f"no such file: {path}"))
     pipeline = AisPipeline()
     started = time.perf_counter()
-    total_lines = 0
     with _progress() as progress, DecodeWriter(output) as writer:
         for path in files:
             task = progress.add_task(path.name, total=path.stat().st_size, lines=0, rate=0.0)
-            base = total_lines
+            base = pipeline.stats.lines_read
 
-            def show(done: int, lines: int, task: Any = task, base: int = base) -> None:
+            def show(done: int, task: Any = task, base: int = base) -> None:
+                lines = pipeline.stats.lines_read - base
                 elapsed = max(time.perf_counter() - started, 1e-9)
-                progress.update(task, completed=done, lines=lines, rate=(base + lines) / elapsed)
+                rate = pipeline.stats.lines_read / elapsed
+                progress.update(task, completed=done, lines=lines, rate=rate)
 
-            for batch in _file_batches(path, show):
-                total_lines += len(batch.lines)
-                writer.write(pipeline.process(batch.lines, batch.source, batch.rx_time_s))
+            for block in _file_blocks(path, show):
+                writer.write(pipeline.process_block(block.data, block.source, block.rx_time_s))
         pipeline.flush(float("inf"))
     stats = pipeline.stats.as_dict()
     elapsed = time.perf_counter() - started

@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from jointwatch.ais import AisPipeline
+from jointwatch.ais.framing import block_lines
 from jointwatch.config import Settings
 from jointwatch.detect.engine import DetectionEngine
 from jointwatch.detect.params import load_params
@@ -192,6 +193,25 @@ class IngestService:
                 self._picture_rejected[reason] = self._picture_rejected.get(reason, 0) + count
             changed = self._apply(batch.positions, batch.static)
         return BatchResult(len(lines), decoded.num_rows, batch.positions.num_rows, changed)
+
+    def ingest_block(
+        self, block: bytes, source: str, rx_time_s: float | None = None
+    ) -> BatchResult:
+        """``ingest_lines`` for a block of whole lines (a file read, a socket read): framed in
+        place, with no Python object per line (see ``AisPipeline.process_block``)."""
+        rx = time.time() if rx_time_s is None else rx_time_s
+        with self._lock:
+            if self.journal is not None and not self._replaying:
+                joined, _ = block_lines(block)
+                self.journal.append_block(joined, source, rx)
+            lines_before = self.pipeline.stats.lines_read
+            decoded = self.pipeline.process_block(block, source, rx)
+            n_lines = self.pipeline.stats.lines_read - lines_before
+            batch = split_decoded(decoded)
+            for reason, count in batch.rejected.items():
+                self._picture_rejected[reason] = self._picture_rejected.get(reason, 0) + count
+            changed = self._apply(batch.positions, batch.static)
+        return BatchResult(n_lines, decoded.num_rows, batch.positions.num_rows, changed)
 
     def ingest_tables(self, positions: pa.Table, static: pa.Table) -> BatchResult:
         """Apply already-columnar positions and static data (CSV archives)."""

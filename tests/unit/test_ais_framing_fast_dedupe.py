@@ -2,7 +2,7 @@
 
 ``AisPipeline`` decides a whole batch at once and walks only keys repeated within the batch.
 ``ReferenceDedupe`` is the meaning written out one message at a time: a message whose key
-(hash of payload and fill bits) was remembered at a time within the window of its own is a
+(64-bit hash of payload and fill bits) was remembered at a time within the window of its own is a
 duplicate; any other is fresh and (re)inserted last with its time; after each batch, and on
 flush, remembered keys are dropped from the oldest inserted on, up to the first one heard at
 or after the cutoff once no more than the cap are left. Which messages are fresh, the
@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from jointwatch.ais import AisPipeline, pipeline
 from jointwatch.ais.corpus import corpus_sentences
+from jointwatch.ais.pipeline import dedupe_keys
 
 START_S = 1_700_000_000.0
 
@@ -42,8 +43,8 @@ class ReferenceDedupe:
 
     def fresh(self, payloads: list[bytes], fills: list[int], times: list[float]) -> list[int]:
         out: list[int] = []
-        for index, (payload, fill, time_s) in enumerate(zip(payloads, fills, times, strict=True)):
-            key = hash((payload, fill))
+        keys = dedupe_keys(payloads, fills).tolist()
+        for index, (key, time_s) in enumerate(zip(keys, times, strict=True)):
             first = self.recent.get(key)
             if first is not None and abs(time_s - first) <= self.window_s:
                 self.duplicates += 1
@@ -78,7 +79,7 @@ def run_both(
     reference = ReferenceDedupe(window_s, cap)
     for payloads, fills, times, flush_s in batches:
         want = reference.fresh(payloads, fills, times)
-        got = ours._fresh(payloads, fills, np.asarray(times, dtype=np.float64))
+        got = ours._fresh(dedupe_keys(payloads, fills), np.asarray(times, dtype=np.float64))
         assert got.tolist() == want
         if flush_s is not None:
             reference.forget_before(flush_s - window_s)

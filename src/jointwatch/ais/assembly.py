@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from jointwatch.ais import kernels
 from jointwatch.ais.framing import Frames
 
 __all__ = ["ASSEMBLY_REASONS", "Assembled", "Assembler"]
@@ -40,15 +42,36 @@ _Key = tuple[object, ...]
 
 @dataclass
 class Assembled:
-    """Whole messages in arrival order (of their last part), column by column."""
+    """Whole messages in arrival order (of their last part), column by column.
 
-    payload: list[bytes] = field(default_factory=list)
+    Payloads are spans of ``buf``; ``source_code`` indexes ``sources`` (-1: no TAG source).
+    """
+
+    buf: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    payload_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    payload_len: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fill_bits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     tag_time_s: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
-    tag_source: list[str | None] = field(default_factory=list)
+    source_code: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sources: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.payload)
+        return len(self.payload_start)
+
+    @property
+    def payload(self) -> list[bytes]:
+        """Each payload as bytes (for readers and tests; the pipeline keeps spans)."""
+        data = self.buf.tobytes()
+        return [
+            data[a : a + n]
+            for a, n in zip(self.payload_start.tolist(), self.payload_len.tolist(), strict=True)
+        ]
+
+    @property
+    def tag_source(self) -> list[str | None]:
+        """Each message's TAG source, or None."""
+        names: list[str | None] = [*self.sources, None]
+        return [names[code] for code in self.source_code.tolist()]
 
 
 class _Group:
@@ -108,56 +131,123 @@ class Assembler:
         return counts
 
     def add(self, frames: Frames, source: str, rx_time_s: float) -> Assembled:
-        """Feed one batch of framed sentences; return the messages it completed."""
+        """Feed one batch of framed sentences; return the messages it completed.
+
+        Single-sentence messages pass straight through, and so do multi-part messages whose
+        parts follow each other in the batch, when nothing else could touch their group
+        (see ``_runs``); only the rest is walked part by part.
+        """
         self.expire(rx_time_s)
         single = frames.frag_total == 1
-        out_rows: list[int] = np.flatnonzero(single).tolist()
-        payloads: list[bytes] = [frames.payload[i] for i in out_rows]
-        fills: list[int] = frames.fill_bits[single].tolist()
-        times: list[float] = frames.tag_time_s[single].tolist()
-        tag_sources: list[str | None] = [frames.tag_source[i] for i in out_rows]
+        out = _Out(frames)
+        out.take(np.flatnonzero(single))
         if not single.all():
-            multi = np.flatnonzero(~single).tolist()
-            totals = frames.frag_total.tolist()
-            numbers = frames.frag_num.tolist()
-            seqs = frames.seq_id.tolist()
-            frame_fills = frames.fill_bits.tolist()
-            for row in multi:
-                group_id = frames.tag_group[row]
-                total = totals[row]
-                if total < 2 or not 1 <= numbers[row] <= total:
-                    self._count("invalid_fragment", 1)
-                    continue
-                key: _Key
-                if group_id is not None:
-                    key = ("g", source, group_id, total)
-                else:
-                    key = ("s", source, frames.channel[row], seqs[row], total)
-                done = self._add_part(
-                    key,
-                    source,
-                    total,
-                    numbers[row],
-                    frames.payload[row],
-                    frame_fills[row],
-                    float(frames.tag_time_s[row]),
-                    frames.tag_source[row],
-                    rx_time_s,
-                )
-                if done is not None:
-                    out_rows.append(row)
-                    payloads.append(b"".join(done.parts))  # type: ignore[arg-type]
-                    fills.append(done.fill)
-                    times.append(done.tag_time_s)
-                    tag_sources.append(done.tag_source)
-        order = np.argsort(np.asarray(out_rows, dtype=np.int64), kind="stable")
-        index = order.tolist()
-        return Assembled(
-            payload=[payloads[i] for i in index],
-            fill_bits=np.asarray(fills, dtype=np.int64)[order],
-            tag_time_s=np.asarray(times, dtype=np.float64)[order],
-            tag_source=[tag_sources[i] for i in index],
-        )
+            multi = np.flatnonzero(~single)
+            runs, slow = self._runs(frames, multi, source)
+            for parts in runs:
+                out.join(parts)
+            self._walk(frames, slow, source, rx_time_s, out)
+        return out.assembled()
+
+    def _runs(
+        self, frames: Frames, multi: np.ndarray, source: str
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Messages whose parts 1..total come one after another among the batch's multi-part
+        sentences, as (messages x total) row matrices, and the rows left to walk.
+
+        Taking such a message whole is exactly what the walk would do when no open group and
+        no other sentence of the batch has its key, and when no cap can evict anything while
+        the batch is walked; otherwise every row is walked.
+        """
+        total = frames.frag_total[multi].astype(np.int64)
+        number = frames.frag_num[multi].astype(np.int64)
+        key = _keys(frames, multi, total)
+        in_run = np.zeros(len(multi), dtype=np.bool_)
+        starts: list[tuple[int, np.ndarray]] = []
+        for size in np.unique(total[(total >= 2) & (number == 1)]).tolist():
+            head = np.flatnonzero((number == 1) & (total == size))
+            head = head[head + size <= len(multi)]
+            ok = np.ones(len(head), dtype=np.bool_)
+            for k in range(1, size):
+                ok &= (key[head + k] == key[head]) & (number[head + k] == k + 1)
+            head = head[ok]
+            if len(head):
+                starts.append((size, head))
+                in_run[(head[:, None] + np.arange(size)).ravel()] = True
+        if not starts:
+            return [], multi
+        taken = self._open_keys(frames, source) | set(key[~in_run].tolist())
+        runs: list[np.ndarray] = []
+        for size, head in starts:
+            ok = ~np.isin(key[head], np.fromiter(taken, dtype=np.int64, count=len(taken)))
+            block = head[ok][:, None] + np.arange(size)
+            in_run[head[~ok][:, None] + np.arange(size)] = False
+            runs.append(multi[block])
+        slow = multi[~in_run]
+        slow_bytes = int(frames.payload_len[slow].sum())
+        held = len(self._open) + len(slow) + 1
+        if (
+            held >= min(self.max_open_total, self.max_open_per_source)
+            or self._open_bytes + slow_bytes + int(frames.payload_len[multi].sum())
+            > self.max_open_bytes
+        ):
+            return [], multi  # a cap could evict: walk everything, in order
+        return runs, slow
+
+    def _open_keys(self, frames: Frames, source: str) -> set[int]:
+        """Keys of this source's open groups, as ``_keys`` numbers them for this batch."""
+        keys: set[int] = set()
+        held = self._by_source.get(source)
+        if not held:
+            return keys
+        group_code = {name: code for code, name in enumerate(frames.groups)}
+        for key in held:
+            if key[0] == "g":
+                code = group_code.get(str(key[2]))
+                if code is not None:
+                    keys.add(_group_key(code, int(str(key[3]))))
+            else:
+                channel = ord(str(key[2])) if key[2] else 0
+                keys.add(_seq_key(channel, int(str(key[3])), int(str(key[4]))))
+        return keys
+
+    def _walk(
+        self, frames: Frames, rows: np.ndarray, source: str, rx_time_s: float, out: _Out
+    ) -> None:
+        """Add the parts one by one, as they arrived."""
+        if not len(rows):
+            return
+        data = frames.buf.tobytes()
+        groups = frames.groups
+        sources = frames.sources
+        for row in rows.tolist():
+            total = int(frames.frag_total[row])
+            number = int(frames.frag_num[row])
+            if total < 2 or not 1 <= number <= total:
+                self._count("invalid_fragment", 1)
+                continue
+            key: _Key
+            group_code = int(frames.group_code[row])
+            if group_code >= 0:
+                key = ("g", source, groups[group_code], total)
+            else:
+                channel = int(frames.channel_code[row])
+                key = ("s", source, chr(channel) if channel else "", int(frames.seq_id[row]), total)
+            start = int(frames.payload_start[row])
+            source_code = int(frames.source_code[row])
+            done = self._add_part(
+                key,
+                source,
+                total,
+                number,
+                data[start : start + int(frames.payload_len[row])],
+                int(frames.fill_bits[row]),
+                float(frames.tag_time_s[row]),
+                sources[source_code] if source_code >= 0 else None,
+                rx_time_s,
+            )
+            if done is not None:
+                out.add(row, b"".join(done.parts), done.fill, done.tag_time_s, done.tag_source)  # type: ignore[arg-type]
 
     def expire(self, now_s: float) -> None:
         """Drop groups opened more than ``timeout_s`` before ``now_s``."""
@@ -242,3 +332,119 @@ class Assembler:
         if not per_source:
             del self._by_source[source]
         return group
+
+
+def _seq_key(channel: Any, seq: Any, total: Any) -> Any:
+    """Works on numbers and on NumPy arrays alike."""
+    return (channel << 16) | ((seq + 1) << 4) | total
+
+
+def _group_key(code: Any, total: Any) -> Any:
+    return ((code + 1) << 24) | total
+
+
+def _keys(frames: Frames, rows: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """One number per sentence for what ties it to a transmission within this batch and
+    source: the TAG group and total, or the channel, sequence id and total."""
+    group = frames.group_code[rows]
+    by_seq = _seq_key(
+        frames.channel_code[rows].astype(np.int64), frames.seq_id[rows].astype(np.int64), total
+    )
+    return np.where(group >= 0, _group_key(group, total), by_seq)
+
+
+class _Out:
+    """The messages of one batch as they are found, put in arrival order at the end."""
+
+    def __init__(self, frames: Frames) -> None:
+        self.frames = frames
+        self.rows: list[np.ndarray] = []
+        self.starts: list[np.ndarray] = []
+        self.lengths: list[np.ndarray] = []
+        self.fills: list[np.ndarray] = []
+        self.times: list[np.ndarray] = []
+        self.codes: list[np.ndarray] = []
+        self.extra: list[np.ndarray] = []  # joined payloads, after the frames' buffer
+        self.extra_size = 0
+        self.sources = list(frames.sources)
+        self._walked: list[tuple[int, bytes, int, float, str | None]] = []
+
+    def take(self, rows: np.ndarray) -> None:
+        """Single-sentence messages: their payload spans as they are."""
+        f = self.frames
+        self.rows.append(rows)
+        self.starts.append(f.payload_start[rows])
+        self.lengths.append(f.payload_len[rows])
+        self.fills.append(f.fill_bits[rows].astype(np.int64))
+        self.times.append(f.tag_time_s[rows])
+        self.codes.append(f.source_code[rows])
+
+    def join(self, parts: np.ndarray) -> None:
+        """Messages whose rows (messages x parts) are complete: their payloads joined."""
+        f = self.frames
+        flat = parts.ravel()
+        lengths = f.payload_len[flat]
+        joined = np.zeros(int(lengths.sum()), dtype=np.uint8)
+        kernels.gather(f.buf, f.payload_start[flat], lengths, joined)
+        per_message = lengths.reshape(parts.shape).sum(axis=1)
+        self.rows.append(parts[:, -1])
+        self.starts.append(len(f.buf) + self.extra_size + np.cumsum(per_message) - per_message)
+        self.lengths.append(per_message)
+        self.extra.append(joined)
+        self.extra_size += len(joined)
+        self.fills.append(f.fill_bits[parts[:, -1]].astype(np.int64))
+        # The group's time and source are those of its first part that carries one.
+        times = f.tag_time_s[parts]
+        has_time = ~np.isnan(times)
+        first = np.argmax(has_time, axis=1)
+        self.times.append(
+            np.where(has_time.any(axis=1), times[np.arange(len(parts)), first], np.nan)
+        )
+        codes = f.source_code[parts]
+        has_code = codes >= 0
+        first = np.argmax(has_code, axis=1)
+        self.codes.append(np.where(has_code.any(axis=1), codes[np.arange(len(parts)), first], -1))
+
+    def add(self, row: int, payload: bytes, fill: int, time_s: float, source: str | None) -> None:
+        """One message the walk completed."""
+        self._walked.append((row, payload, fill, time_s, source))
+
+    def assembled(self) -> Assembled:
+        if self._walked:
+            walked_rows, payloads, fills, times, names = zip(*self._walked, strict=True)
+            lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
+            base = len(self.frames.buf) + self.extra_size
+            self.rows.append(np.asarray(walked_rows, dtype=np.int64))
+            self.starts.append(base + np.cumsum(lengths) - lengths)
+            self.lengths.append(lengths)
+            self.extra.append(np.frombuffer(b"".join(payloads), dtype=np.uint8))
+            self.fills.append(np.asarray(fills, dtype=np.int64))
+            self.times.append(np.asarray(times, dtype=np.float64))
+            index = {name: code for code, name in enumerate(self.sources)}
+            codes = []
+            for name in names:
+                if name is not None and name not in index:
+                    index[name] = len(self.sources)
+                    self.sources.append(name)
+                codes.append(-1 if name is None else index[name])
+            self.codes.append(np.asarray(codes, dtype=np.int64))
+        rows = np.concatenate(self.rows) if self.rows else np.zeros(0, np.int64)
+        order = np.argsort(rows, kind="stable")
+        buf = self.frames.buf
+        if self.extra:
+            buf = np.concatenate([buf, *self.extra])
+
+        def pick(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+            if not parts:
+                return np.zeros(0, dtype)
+            return np.concatenate(parts).astype(dtype, copy=False)[order]
+
+        return Assembled(
+            buf=buf,
+            payload_start=pick(self.starts, np.int64),
+            payload_len=pick(self.lengths, np.int64),
+            fill_bits=pick(self.fills, np.int64),
+            tag_time_s=pick(self.times, np.float64),
+            source_code=pick(self.codes, np.int64),
+            sources=self.sources,
+        )

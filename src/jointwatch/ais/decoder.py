@@ -27,6 +27,7 @@ from pyais.bit_vector import bit_vector as _pyais_bit_vector
 from pyais.constants import EpfdType, ManeuverIndicator, NavAid, NavigationStatus, ShipType
 from pyais.messages import MSG_CLASS as _PYAIS_MSG_CLASS
 
+from jointwatch.ais import kernels
 from jointwatch.ais.layouts import (
     LAYOUT_5,
     LAYOUT_19,
@@ -40,9 +41,15 @@ from jointwatch.ais.layouts import (
     LAYOUT_POS_B,
     Field,
 )
-from jointwatch.ais.strings import sixbit_strings
 
-__all__ = ["DECODED_SCHEMA", "VECTORISED_TYPES", "DecodeResult", "decode_batch", "decode_payloads"]
+__all__ = [
+    "DECODED_SCHEMA",
+    "VECTORISED_TYPES",
+    "DecodeResult",
+    "decode_batch",
+    "decode_packed",
+    "decode_payloads",
+]
 
 _INT_COLUMNS = [
     "msg_type",
@@ -181,7 +188,7 @@ _KIND = {name: _column_kind(name) for name in _ORDER}
 def _armour_table() -> np.ndarray:
     # Standard AIS de-armouring: subtract 48, and 8 more above 40. Bytes outside '0'..'w'
     # decode as 0, as pyais does, so direct callers with unchecked payloads match it.
-    table = np.zeros(256, dtype=np.uint8)
+    table = np.zeros(256, dtype=np.int64)
     for code in range(48, 120):
         value = code - 48
         table[code] = value - 8 if value > 40 else value
@@ -194,7 +201,9 @@ _DEARMOUR = _armour_table()
 def _enum_table(size: int, convert: Any) -> np.ndarray:
     # pyais maps unknown codes to a member chosen by each enum; asking the enum itself keeps
     # us identical without restating its rules.
-    return np.array([int(convert(code)) for code in range(size)], dtype=np.int64)
+    table = np.zeros(256, dtype=np.float64)
+    table[:size] = [int(convert(code)) for code in range(size)]
+    return table
 
 
 def _turn_table() -> np.ndarray:
@@ -215,7 +224,7 @@ def _turn_table() -> np.ndarray:
     return table
 
 
-_CONVERT_TABLES: dict[str, np.ndarray] = {
+_TABLES = {
     "status": _enum_table(16, NavigationStatus.from_value),
     "maneuver": _enum_table(4, ManeuverIndicator.from_value),
     "epfd": _enum_table(16, EpfdType.from_value),
@@ -223,6 +232,53 @@ _CONVERT_TABLES: dict[str, np.ndarray] = {
     "navaid": _enum_table(32, NavAid.from_value),
     "turn": _turn_table(),
 }
+_TABLE_NAMES = list(_TABLES)
+_CONV_CODES = {"u": 0, "bool": 1, "float": 2, "tenth": 3, "latlon": 4, "latlon600": 5, "text": 7}
+_TABLE_CONV = 6
+_INT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] in ("int", "bool"))}
+_FLOAT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] == "float")}
+_TEXT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] == "str")}
+_TEXT_WIDTH = 20  # characters of the longest text field
+
+#: The layouts in the order ``kernels._layout_of`` numbers them.
+_LAYOUTS = (
+    LAYOUT_POS_A,
+    LAYOUT_BASE,
+    LAYOUT_5,
+    LAYOUT_POS_B,
+    LAYOUT_19,
+    LAYOUT_27,
+    LAYOUT_21,
+    LAYOUT_24A,
+    LAYOUT_24B,
+    LAYOUT_24B_AUX,
+)
+
+
+def _field_row(field: Field) -> list[int]:
+    kind = _KIND[field.name]
+    if kind == "str":
+        return [field.start, field.width, _CONV_CODES["text"], _TEXT_SLOT[field.name], 2, 0]
+    table = _TABLE_NAMES.index(field.conv) if field.conv in _TABLES else 0
+    conv = _TABLE_CONV if field.conv in _TABLES else _CONV_CODES[field.conv]
+    if kind == "float":
+        return [field.start, field.width, conv, _FLOAT_SLOT[field.name], 1, table]
+    return [field.start, field.width, conv, _INT_SLOT[field.name], 0, table]
+
+
+def _compile_layouts() -> tuple[np.ndarray, np.ndarray]:
+    """The layouts as the kernel reads them: one row per field, and (first, end, bits)."""
+    rows: list[list[int]] = []
+    spans: list[list[int]] = []
+    for layout in _LAYOUTS:
+        first = len(rows)
+        rows.extend(_field_row(field) for field in layout)
+        spans.append([first, len(rows), max(f.start + f.width for f in layout)])
+    return np.array(rows, dtype=np.int64), np.array(spans, dtype=np.int64)
+
+
+_FIELDS, _LAYOUT_SPANS = _compile_layouts()
+_TABLE_MATRIX = np.stack([_TABLES[name] for name in _TABLE_NAMES])
 
 
 @dataclass(frozen=True)
@@ -235,39 +291,66 @@ class DecodeResult:
 
 
 class _Columns:
-    """Full-length column buffers that each decoded group scatters its rows into."""
+    """The kernel's column matrices plus what pyais decoded for the rows it could not."""
 
     def __init__(self, n_rows: int) -> None:
         self.n_rows = n_rows
-        self.values: dict[str, np.ndarray] = {}
-        self.valid: dict[str, np.ndarray] = {}
+        self.ints = np.zeros((len(_INT_SLOT), n_rows), dtype=np.int64)
+        self.floats = np.zeros((len(_FLOAT_SLOT), n_rows), dtype=np.float64)
+        self.valid = np.zeros(
+            (len(_INT_SLOT) + len(_FLOAT_SLOT) + len(_TEXT_SLOT), n_rows), np.bool_
+        )
+        self.text = np.zeros((len(_TEXT_SLOT), n_rows, _TEXT_WIDTH), dtype=np.uint8)
+        self.text_len = np.zeros((len(_TEXT_SLOT), n_rows), dtype=np.int64)
         self.str_pieces: dict[str, list[tuple[np.ndarray, pa.Array]]] = {}
 
+    def _valid_row(self, name: str) -> np.ndarray:
+        kind = _KIND[name]
+        if kind == "float":
+            return self.valid[len(_INT_SLOT) + _FLOAT_SLOT[name]]
+        if kind == "str":
+            return self.valid[len(_INT_SLOT) + len(_FLOAT_SLOT) + _TEXT_SLOT[name]]
+        return self.valid[_INT_SLOT[name]]
+
     def put(self, name: str, rows: np.ndarray, values: Any) -> None:
+        """Values pyais decoded for some rows."""
         kind = _KIND.get(name, "str")
         if kind == "str":
             array = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
             self.str_pieces.setdefault(name, []).append((rows, array))
             return
-        if name not in self.values:
-            self.values[name] = np.zeros(self.n_rows, dtype=_NUMPY_DTYPE[kind])
-            self.valid[name] = np.zeros(self.n_rows, dtype=np.bool_)
-        self.values[name][rows] = values
-        self.valid[name][rows] = True
-
-    def put_null_mask(self, name: str, rows: np.ndarray) -> None:
-        if name in self.valid:
-            self.valid[name][rows] = False
+        if kind == "float":
+            self.floats[_FLOAT_SLOT[name], rows] = values
+        else:
+            self.ints[_INT_SLOT[name], rows] = values
+        self._valid_row(name)[rows] = True
 
     def column(self, name: str, keep: np.ndarray) -> pa.Array:
-        if _KIND.get(name, "str") != "str":
-            if name not in self.values:
-                return pa.nulls(len(keep), _arrow_type(name))
-            valid = self.valid[name][keep]
-            return pa.array(self.values[name][keep], mask=~valid, type=_arrow_type(name))
-        pieces = self.str_pieces.get(name)
+        kind = _KIND.get(name, "str")
+        if kind == "str":
+            return self._text_column(name, keep)
+        valid = self._valid_row(name)[keep]
+        if not valid.any():
+            return pa.nulls(len(keep), _arrow_type(name))
+        if kind == "float":
+            values = self.floats[_FLOAT_SLOT[name], keep]
+        else:
+            values = self.ints[_INT_SLOT[name], keep]
+            if kind == "bool":
+                values = values.astype(np.bool_)
+        mask = None if valid.all() else ~valid
+        return pa.array(values, mask=mask, type=_arrow_type(name))
+
+    def _text_column(self, name: str, keep: np.ndarray) -> pa.Array:
+        slot = _TEXT_SLOT.get(name)
+        pieces = list(self.str_pieces.get(name, []))
+        if slot is not None and self._valid_row(name).any():
+            rows = np.flatnonzero(self._valid_row(name))
+            pieces.insert(0, (rows, _strings(self.text[slot, rows], self.text_len[slot, rows])))
         if not pieces:
             return pa.nulls(len(keep), pa.string())
+        if len(pieces) == 1 and len(pieces[0][0]) == self.n_rows == len(keep):
+            return pieces[0][1]
         rows = np.concatenate([rows for rows, _ in pieces])
         arrays = [array for _, array in pieces] + [pa.nulls(1, pa.string())]
         combined = pa.concat_arrays(arrays)
@@ -276,154 +359,13 @@ class _Columns:
         return combined.take(pa.array(index[keep]))
 
 
-def _extract(chars: np.ndarray, start: int, width: int) -> np.ndarray:
-    """Unsigned value of bits [start, start+width) for every row of a 6-bit character matrix."""
-    first, last = start // 6, (start + width - 1) // 6
-    acc = chars[:, first].astype(np.int64)
-    for col in range(first + 1, last + 1):
-        acc = (acc << 6) | chars[:, col]
-    shift = (last + 1) * 6 - (start + width)
-    return (acc >> shift) & ((1 << width) - 1)
-
-
-def _signed(values: np.ndarray, width: int) -> np.ndarray:
-    return values - (((values >> (width - 1)) & 1) << width)
-
-
-def _text_codes(chars: np.ndarray, start: int, n_chars: int) -> np.ndarray:
-    if start % 6 == 0:
-        codes = chars[:, start // 6 : start // 6 + n_chars]
-    else:
-        codes = np.stack([_extract(chars, start + 6 * k, 6) for k in range(n_chars)], axis=1)
-    codes = codes.astype(np.uint8)
-    # 6-bit ASCII: 0..31 are '@'..'_', 32..63 are ' '..'?'.
-    return np.where(codes < 32, codes + 64, codes).astype(np.uint8)
-
-
-def _convert(field: Field, raw: np.ndarray) -> np.ndarray:
-    conv = field.conv
-    if conv == "u":
-        return raw
-    if conv == "bool":
-        return raw.astype(np.bool_)
-    if conv == "float":
-        return raw.astype(np.float64)
-    if conv == "tenth":
-        return raw / 10.0
-    if conv == "latlon":
-        # Nearest integer to raw * 1e6 / 600000 (never a tie), then one IEEE division.
-        return ((10 * _signed(raw, field.width) + 3) // 6) / 1e6
-    if conv == "latlon600":
-        return ((10000 * _signed(raw, field.width) + 3) // 6) / 1e6
-    return _CONVERT_TABLES[conv][raw]
-
-
-def _decode_layout(
-    columns: _Columns, chars: np.ndarray, rows: np.ndarray, layout: Sequence[Field]
-) -> None:
-    for field in layout:
-        if field.conv == "text":
-            codes = _text_codes(chars, field.start, field.width // 6)
-            columns.put(field.name, rows, sixbit_strings(codes))
-        else:
-            columns.put(
-                field.name, rows, _convert(field, _extract(chars, field.start, field.width))
-            )
-
-
-def _char_matrix(sixbits: np.ndarray, offsets: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
-    return sixbits[offsets[rows][:, None] + np.arange(n, dtype=np.int64)]
-
-
-_FIXED_LAYOUTS: dict[int, tuple[Field, ...]] = {
-    1: LAYOUT_POS_A,
-    2: LAYOUT_POS_A,
-    3: LAYOUT_POS_A,
-    4: LAYOUT_BASE,
-    5: LAYOUT_5,
-    18: LAYOUT_POS_B,
-    19: LAYOUT_19,
-    27: LAYOUT_27,
-}
-
-
-def _layout_bits(layout: Sequence[Field]) -> int:
-    return max(field.start + field.width for field in layout)
-
-
-def _vectorise(
-    columns: _Columns,
-    sixbits: np.ndarray,
-    offsets: np.ndarray,
-    bits: np.ndarray,
-    msg_type: np.ndarray,
-) -> np.ndarray:
-    """Decode every row NumPy can; return a mask of rows left for pyais."""
-    pending = np.ones(len(bits), dtype=np.bool_)
-    for mtype, layout in _FIXED_LAYOUTS.items():
-        need = _layout_bits(layout)
-        rows = np.flatnonzero((msg_type == mtype) & (bits >= need))
-        if len(rows):
-            chars = _char_matrix(sixbits, offsets, rows, -(-need // 6))
-            _decode_layout(columns, chars, rows, layout)
-            pending[rows] = False
-    _vectorise_21(columns, sixbits, offsets, bits, msg_type, pending)
-    _vectorise_24(columns, sixbits, offsets, bits, msg_type, pending)
-    return pending
-
-
-def _vectorise_21(
-    columns: _Columns,
-    sixbits: np.ndarray,
-    offsets: np.ndarray,
-    bits: np.ndarray,
-    msg_type: np.ndarray,
-    pending: np.ndarray,
-) -> None:
-    # The name extension is variable length: absent (null) at 271-272 bits, else up to 15
-    # whole characters. A partial last character follows pyais's quirks: leave it to pyais.
-    base = _layout_bits(LAYOUT_21)
-    ext_bits = bits - 272
-    is21 = (msg_type == 21) & (bits >= base)
-    whole = (ext_bits <= 0) | (ext_bits >= 90) | (ext_bits % 6 == 0)
-    n_ext = np.clip(ext_bits, 0, 90) // 6
-    for count in np.unique(n_ext[is21 & whole]):
-        rows = np.flatnonzero(is21 & whole & (n_ext == count))
-        chars = _char_matrix(sixbits, offsets, rows, 46 + int(count))
-        _decode_layout(columns, chars, rows, LAYOUT_21)
-        if count:
-            columns.put("name_ext", rows, sixbit_strings(_text_codes(chars, 272, int(count))))
-        pending[rows] = False
-
-
-def _vectorise_24(
-    columns: _Columns,
-    sixbits: np.ndarray,
-    offsets: np.ndarray,
-    bits: np.ndarray,
-    msg_type: np.ndarray,
-    pending: np.ndarray,
-) -> None:
-    candidates = np.flatnonzero((msg_type == 24) & (bits >= 40))
-    if not len(candidates):
-        return
-    head = _char_matrix(sixbits, offsets, candidates, 7)
-    partno = _extract(head, 38, 2)
-    mmsi = _extract(head, 8, 30)
-    auxiliary = (mmsi >= 980_000_000) & (mmsi <= 989_999_999)
-    variants = (
-        (partno == 0, LAYOUT_24A),
-        ((partno == 1) & ~auxiliary, LAYOUT_24B),
-        ((partno == 1) & auxiliary, LAYOUT_24B_AUX),
-    )
-    for selector, layout in variants:
-        need = _layout_bits(layout)
-        rows = candidates[selector & (bits[candidates] >= need)]
-        if len(rows):
-            _decode_layout(
-                columns, _char_matrix(sixbits, offsets, rows, -(-need // 6)), rows, layout
-            )
-            pending[rows] = False
+def _strings(chars: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """Rows of characters, each cut to its length, as one Arrow string array."""
+    inside = np.arange(chars.shape[1])[None, :] < lengths[:, None]
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.ascontiguousarray(chars[inside])
+    return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _pyais_fields(payload: bytes, fill: int) -> dict[str, Any] | None:
@@ -457,7 +399,7 @@ def _fits(kind: str, value: Any) -> bool:
 
 
 def _fallback(
-    columns: _Columns, payloads: Sequence[bytes], fills: np.ndarray, rows: np.ndarray
+    columns: _Columns, payloads: dict[int, bytes], fills: np.ndarray, rows: np.ndarray
 ) -> np.ndarray:
     """Decode rows with pyais one by one; return the rows pyais could not decode either."""
     failed: list[int] = []
@@ -500,34 +442,61 @@ def decode_batch(payloads: Sequence[bytes], fill_bits: Sequence[int] | np.ndarra
     Rows pyais cannot decode either, empty payloads and fill bits outside 0..5 are left out
     of the table and listed in ``rejected_index`` (ascending) so the caller can count them.
     """
-    n_rows = len(payloads)
     fills = np.asarray(fill_bits, dtype=np.int64).reshape(-1)
-    if len(fills) != n_rows:
+    if len(fills) != len(payloads):
         raise ValueError("payloads and fill_bits must have the same length")
-    lengths = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=n_rows)
-    # A sentinel byte after the last payload lets empty payloads index safely.
-    buffer = b"".join(bytes(p) for p in payloads) + b"0" * 64
-    sixbits = _DEARMOUR[np.frombuffer(buffer, dtype=np.uint8)]
-    offsets = np.zeros(n_rows, dtype=np.int64)
-    if n_rows:
-        np.cumsum(lengths[:-1], out=offsets[1:])
-    # NMEA fill bits are 0..5. A negative count would claim bits the payload does not have
-    # and let a field read into the next payload, so such rows are rejected, never decoded.
-    bad_fill = (fills < 0) | (fills > 5)
-    bits = np.where(bad_fill, -1, lengths * 6 - fills)
-    msg_type = np.where(
-        (lengths > 0) & ~bad_fill, sixbits[np.minimum(offsets, len(sixbits) - 1)], -1
-    )
+    plain = [bytes(p) for p in payloads]
+    lengths = np.fromiter(map(len, plain), dtype=np.int64, count=len(plain))
+    starts = np.cumsum(lengths) - lengths
+    buf = np.frombuffer(b"".join(plain) + b"0", dtype=np.uint8)
+    return decode_packed(buf, starts, lengths, fills)
+
+
+def decode_packed(
+    buf: np.ndarray, start: np.ndarray, length: np.ndarray, fill_bits: np.ndarray
+) -> DecodeResult:
+    """``decode_batch`` for payloads that are spans of one buffer: no Python object is made
+    per message, except for the few message types pyais decodes."""
+    n_rows = len(start)
+    fills = np.ascontiguousarray(fill_bits, dtype=np.int64)
     columns = _Columns(n_rows)
-    pending = _vectorise(columns, sixbits, offsets, bits, msg_type)
-    # Sentinel padding never reaches a field: every vectorised row had enough bits.
-    pending &= ~bad_fill
-    rejected = np.union1d(
-        _fallback(columns, payloads, fills, np.flatnonzero(pending)), np.flatnonzero(bad_fill)
-    ).astype(np.int64)
-    keep_mask = np.ones(n_rows, dtype=np.bool_)
-    keep_mask[rejected] = False
-    keep = np.flatnonzero(keep_mask)
+    status = np.zeros(n_rows, dtype=np.uint8)
+    if n_rows:
+        kernels.decode_messages(
+            buf,
+            np.ascontiguousarray(start, dtype=np.int64),
+            np.ascontiguousarray(length, dtype=np.int64),
+            fills,
+            _DEARMOUR,
+            _FIELDS,
+            _LAYOUT_SPANS,
+            _TABLE_MATRIX,
+            columns.ints,
+            columns.floats,
+            columns.valid,
+            columns.text,
+            columns.text_len,
+            _TEXT_SLOT["name_ext"],
+            status,
+        )
+    pending = np.flatnonzero(status == 1)
+    failed = np.zeros(0, dtype=np.int64)
+    if len(pending):
+        data = buf.tobytes()
+        payloads = {
+            row: data[a : a + n]
+            for row, a, n in zip(
+                pending.tolist(), start[pending].tolist(), length[pending].tolist(), strict=True
+            )
+        }
+        failed = _fallback(columns, payloads, fills, pending)
+    rejected = np.union1d(failed, np.flatnonzero(status == 2)).astype(np.int64)
+    if len(rejected):
+        keep_mask = np.ones(n_rows, dtype=np.bool_)
+        keep_mask[rejected] = False
+        keep = np.flatnonzero(keep_mask)
+    else:
+        keep = np.arange(n_rows, dtype=np.int64)
     arrays = [columns.column(field.name, keep) for field in DECODED_SCHEMA]
     table = pa.Table.from_arrays(arrays, schema=DECODED_SCHEMA)
     return DecodeResult(table=table, kept_index=keep, rejected_index=rejected)

@@ -1,12 +1,12 @@
 """Framing: raw lines to validated AIVDM/AIVDO sentence fields, in columns.
 
-Why a batch scan: per-line Python (strip, a pattern match, splitting the TAG block) costs
-microseconds a line, several times what decoding costs. Instead the batch is joined into one
-buffer and scanned with NumPy: where the newlines, backslashes, commas and stars are gives
-every field of a line of the common shape by index arithmetic, both checksums are XORs over
-segments, and the TAG items ``c:``, ``s:`` and ``g:`` are read the same way. A line of any
-other shape (next to none in real feeds, many under fuzzing) takes the per-line path, the
-reference the scan must agree with exactly (``tests/unit/test_ais_framing_fast.py``).
+Why a compiled scan: per-line Python (strip, a pattern match, splitting the TAG block) costs
+microseconds a line, many times what decoding costs. A batch is one byte buffer instead, and
+``kernels.frame`` reads every line of the common shape in one compiled pass: the fields by
+position, both checksums, the TAG items ``c:``, ``s:`` and ``g:``. A line of any other shape
+(next to none in real feeds, many under fuzzing) takes the per-line path here, the reference
+the scan must agree with exactly (``tests/unit/test_ais_framing_fast.py``). Payloads, TAG
+sources and group ids stay spans of the buffer, so no Python object is made per sentence.
 Nothing here raises on bad input: every rejected line is counted under one reason (see
 ``LINE_REASONS``).
 """
@@ -15,24 +15,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import xor
 
 import numpy as np
 
-from jointwatch.ais.scan import (
-    _CHANNEL_BYTE,
-    _CHANNEL_NAME,
-    _SCAN_MIN_LINES,
-    MAX_LINE_BYTES,
-    _as_bytes,
-    _join,
-    _Rows,
-    _scan,
-    _xor_spans,
-)
+from jointwatch.ais import kernels
 
 __all__ = [
     "EARLIEST_TAG_S",
@@ -40,8 +30,11 @@ __all__ = [
     "MAX_LINE_BYTES",
     "MAX_TAG_AHEAD_S",
     "Frames",
+    "frame_block",
     "frame_lines",
 ]
+
+MAX_LINE_BYTES = 1024  # 82 characters of sentence plus a generous TAG block
 
 EARLIEST_TAG_S = 946_684_800.0  # 2000-01-01T00:00:00Z: no AIS archive we read is older
 MAX_TAG_AHEAD_S = 86_400.0  # a TAG time a day ahead of receipt is a clock error
@@ -75,50 +68,93 @@ _CHANNELS = {b"A": "A", b"B": "B", b"1": "1", b"2": "2", b"": ""}
 _SENTENCES = (b"VDM", b"VDO")
 
 
-def _valid_payload_table() -> np.ndarray:
-    table = np.zeros(256, dtype=np.uint8)
-    table[0x30:0x58] = 1
-    table[0x60:0x78] = 1
-    return 1 - table  # 1 marks an invalid byte
+_ARMOUR_BYTES = bytes(range(0x30, 0x58)) + bytes(range(0x60, 0x78))
+_CHANNEL_BYTE = {b"": 0, b"A": ord("A"), b"B": ord("B"), b"1": ord("1"), b"2": ord("2")}
+_CHANNEL_NAME = np.array([""] * 256, dtype=object)
+for _name in "AB12":
+    _CHANNEL_NAME[ord(_name)] = _name
 
 
-_INVALID_PAYLOAD_BYTE = _valid_payload_table()
+def _empty(dtype: type) -> np.ndarray:
+    return np.zeros(0, dtype=dtype)
 
 
 @dataclass
 class Frames:
     """Accepted sentences of one batch, column by column, plus rejection counts.
 
-    ``tag_group`` holds the id of a TAG ``g:part-total-id`` group (None without one);
-    ``tag_time_s`` is NaN and ``tag_source`` None when the TAG block does not carry them.
+    Payloads are spans of ``buf`` (``payload_start``, ``payload_len``). TAG sources and
+    group ids are numbered per batch: ``source_code`` indexes ``sources`` and
+    ``group_code`` indexes ``groups`` (-1: the TAG block does not carry one); ``tag_time_s``
+    is NaN without a believed TAG time. The list properties are for readers and tests; the
+    hot path never builds them.
     """
 
-    payload: list[bytes] = field(default_factory=list)
-    fill_bits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
-    frag_total: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
-    frag_num: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
-    seq_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
-    channel: list[str] = field(default_factory=list)
-    tag_time_s: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
-    tag_source: list[str | None] = field(default_factory=list)
-    tag_group: list[str | None] = field(default_factory=list)
-    line_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    buf: np.ndarray = field(default_factory=lambda: _empty(np.uint8))
+    payload_start: np.ndarray = field(default_factory=lambda: _empty(np.int64))
+    payload_len: np.ndarray = field(default_factory=lambda: _empty(np.int64))
+    fill_bits: np.ndarray = field(default_factory=lambda: _empty(np.int8))
+    frag_total: np.ndarray = field(default_factory=lambda: _empty(np.int8))
+    frag_num: np.ndarray = field(default_factory=lambda: _empty(np.int8))
+    seq_id: np.ndarray = field(default_factory=lambda: _empty(np.int16))
+    channel_code: np.ndarray = field(default_factory=lambda: _empty(np.uint8))
+    tag_time_s: np.ndarray = field(default_factory=lambda: _empty(np.float64))
+    source_code: np.ndarray = field(default_factory=lambda: _empty(np.int64))
+    sources: list[str] = field(default_factory=list)
+    group_code: np.ndarray = field(default_factory=lambda: _empty(np.int64))
+    groups: list[str] = field(default_factory=list)
+    line_index: np.ndarray = field(default_factory=lambda: _empty(np.int64))
     lines_read: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    #: Lines a block held that were longer than ``MAX_LINE_BYTES`` (dropped before framing,
+    #: as a line splitter drops them; not in ``lines_read``).
+    dropped_too_long: int = 0
 
     def __len__(self) -> int:
-        return len(self.payload)
+        return len(self.payload_start)
+
+    @property
+    def payload(self) -> list[bytes]:
+        """Each payload as bytes."""
+        return _spans(self.buf, self.payload_start, self.payload_len)
+
+    @property
+    def channel(self) -> list[str]:
+        """Each radio channel ('' when the sentence leaves it empty)."""
+        return list(_CHANNEL_NAME[self.channel_code])
+
+    @property
+    def tag_source(self) -> list[str | None]:
+        """Each TAG ``s:`` source, or None."""
+        return _named(self.source_code, self.sources)
+
+    @property
+    def tag_group(self) -> list[str | None]:
+        """Each TAG ``g:`` group id, or None."""
+        return _named(self.group_code, self.groups)
+
+
+def _spans(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> list[bytes]:
+    data = buf.tobytes()
+    return [data[a : a + n] for a, n in zip(start.tolist(), length.tolist(), strict=True)]
+
+
+def _named(codes: np.ndarray, names: list[str]) -> list[str | None]:
+    table: list[str | None] = [*names, None]
+    return [table[code] for code in codes.tolist()]
 
 
 class _Tag:
     """Parsed TAG block values we use."""
 
-    __slots__ = ("group", "source", "time_s")
+    __slots__ = ("group", "group_bytes", "source", "source_bytes", "time_s")
 
     def __init__(self) -> None:
         self.time_s = math.nan
         self.source: str | None = None
         self.group: str | None = None
+        self.source_bytes = b""
+        self.group_bytes = b""
 
 
 def _parse_tag(block: bytes) -> _Tag | str:
@@ -146,10 +182,12 @@ def _parse_tag(block: bytes) -> _Tag | str:
                 tag.time_s = seconds
         elif key == b"s":
             tag.source = value.decode("ascii", "replace")
+            tag.source_bytes = value
         elif key == b"g":
             parts = value.split(b"-", 2)
             if len(parts) == 3 and parts[2]:
                 tag.group = parts[2].decode("ascii", "replace")
+                tag.group_bytes = parts[2]
     return tag
 
 
@@ -204,134 +242,215 @@ def _frame_one(raw: object) -> tuple[bytes | None, ...] | str:
     return _classify(line)
 
 
-# ---- the batch scan ------------------------------------------------------------------------
+def _as_bytes(line: object) -> bytes | None:
+    if isinstance(line, bytes):
+        return line
+    if isinstance(line, str):
+        return line.encode("utf-8", "replace")
+    if isinstance(line, bytearray | memoryview):
+        return bytes(line)
+    return None
+
+
+# ---- the batch path --------------------------------------------------------------------------
 #
 # A line has the common shape when, stripped, it is an optional TAG block and one sentence
 # that the sentence pattern matches, where the TAG block is ``params*hh`` with no other '*'
 # and each ``c:`` item of it holds 1 to 15 decimal digits. For such lines every field sits
-# at a place found by index arithmetic on the batch joined into one buffer, and what the
-# TAG items say is exactly what ``_parse_tag`` reads (last item of a key wins, ``g:`` items
-# without three dash-separated parts are skipped). Every other line takes the per-line path.
+# at a place the kernel finds by position, and what the TAG items say is exactly what
+# ``_parse_tag`` reads (last item of a key wins, ``g:`` items without three dash-separated
+# parts are skipped). Every other line takes the per-line path.
+
+_SCAN_MIN_LINES = 1  # tests raise it to send whole batches down the per-line path
+# Columns of the kernel's per-line integer matrix (see ``kernels.frame``).
+_STATE, _SRC, _SRC_LEN, _GRP, _GRP_LEN, _SUM_OK, _TOT, _NUM, _SEQ_AT, _CHAN, _FILL_AT = range(11)
+_PAY, _PAY_LEN, _PAY_BAD = 11, 12, 13
 
 
 def frame_lines(lines: Sequence[bytes | str], source: str, rx_time_s: float) -> Frames:
     """Split, check and parse raw lines into a columnar ``Frames``; never raises.
 
-    ``rx_time_s`` bounds the TAG ``c:`` times believed: a time before 2000 or more than a
-    day after receipt is a receiver's bad clock (or a forgery) and is ignored, so the
-    sentence falls back to its receive time instead of pinning time-ordered state.
+    Each item is one line, whatever it holds. ``rx_time_s`` bounds the TAG ``c:`` times
+    believed: a time before 2000 or more than a day after receipt is a receiver's bad clock
+    (or a forgery) and is ignored, so the sentence falls back to its receive time instead
+    of pinning time-ordered state.
     """
     del source
-    n_lines = len(lines)
-    rejected: dict[str, int] = {}
-    out = Frames(lines_read=n_lines, rejected=rejected)
-    if not n_lines:
-        return out
-    if n_lines >= _SCAN_MIN_LINES:
-        buf, line_end = _join(lines)
-        common, rows = _scan(buf, line_end)
-        rest: Iterable[int] = np.flatnonzero(~common).tolist()
+    if not lines:
+        return Frames()
+    buf, ends = _join(lines)
+    starts = np.empty(len(ends), dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    return _frame(buf, starts, ends, lines.__getitem__, rx_time_s)
+
+
+def frame_block(block: bytes, rx_time_s: float) -> Frames:
+    """``frame_lines`` for a block of text as a stream delivers it: lines end at '\\n' (a
+    '\\r' before it is removed), empty lines are skipped, and lines longer than
+    ``MAX_LINE_BYTES`` are dropped and counted in ``dropped_too_long``, as the line
+    splitter of every source does. No Python object is made per line."""
+    buf = np.frombuffer(block, dtype=np.uint8)
+    starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
+    ends = np.empty_like(starts)
+    n_lines, too_long = kernels.line_bounds(buf, MAX_LINE_BYTES, starts, ends)
+    starts, ends = starts[:n_lines], ends[:n_lines]
+
+    def line_at(index: int) -> bytes:
+        return block[int(starts[index]) : int(ends[index])]
+
+    frames = _frame(buf, starts, ends, line_at, rx_time_s) if n_lines else Frames()
+    frames.dropped_too_long = int(too_long)
+    return frames
+
+
+def block_lines(block: bytes) -> tuple[bytes, int]:
+    """The lines ``frame_block`` reads from a block, joined by (and ending in) '\\n', and
+    how many there are: what a journal records."""
+    buf = np.frombuffer(block, dtype=np.uint8)
+    starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
+    ends = np.empty_like(starts)
+    n_lines, _ = kernels.line_bounds(buf, MAX_LINE_BYTES, starts, ends)
+    starts, ends = starts[:n_lines], ends[:n_lines]
+    out = np.full(int((ends - starts).sum()) + n_lines, 10, dtype=np.uint8)
+    kernels.gather_lines(buf, starts, ends - starts, out)
+    return out.tobytes(), n_lines
+
+
+def _join(lines: Sequence[bytes | str]) -> tuple[np.ndarray, np.ndarray]:
+    """The batch joined with each line ending in a newline, and where those newlines are. A
+    line the scan must not see (not text, too long, holding a newline) is left empty there,
+    so it takes the per-line path."""
+    if set(map(type, lines)) == {bytes}:
+        plain: list[bytes] = list(lines)  # type: ignore[arg-type]
     else:
-        rows, rest = _Rows(np.zeros(0, dtype=np.int64)), range(n_lines)
+        plain = [b"" if line is None else line for line in map(_as_bytes, lines)]
+    too_long = np.fromiter(map(len, plain), dtype=np.int64, count=len(plain)) > MAX_LINE_BYTES
+    if too_long.any():
+        plain = [b"" if cut else line for line, cut in zip(plain, too_long.tolist(), strict=True)]
+    buf, line_end = _joined(plain)
+    if len(line_end) != len(plain):
+        plain = [b"" if b"\n" in line else line for line in plain]
+        buf, line_end = _joined(plain)
+    return buf, line_end
+
+
+def _joined(lines: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    buf = np.frombuffer(b"\n".join(lines) + b"\n", dtype=np.uint8)
+    return buf, np.flatnonzero(buf == 10)
+
+
+def _frame(
+    buf: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    line_at: Callable[[int], object],
+    rx_time_s: float,
+) -> Frames:
+    n_lines = len(starts)
+    rejected: dict[str, int] = {}
+    status = np.zeros(n_lines, dtype=np.uint8)
+    cols = np.zeros((n_lines, 14), dtype=np.int64)
+    tag_time = np.full(n_lines, np.nan)
+    if n_lines >= _SCAN_MIN_LINES:
+        kernels.frame(buf, starts, ends, MAX_LINE_BYTES, status, cols, tag_time)
+    odd: Iterable[int] = np.flatnonzero(status == kernels.ODD).tolist()
     matched: list[tuple[int, tuple[bytes | None, ...]]] = []
-    for index in rest:  # the rest, counted in line order
-        result = _frame_one(lines[index])
+    for index in odd:  # the rest, counted in line order
+        result = _frame_one(line_at(index))
         if isinstance(result, str):
             rejected[result] = rejected.get(result, 0) + 1
         else:
             matched.append((index, result))
     if matched:
         # As ever, TAG blocks count only when some sentence of the batch has a non-empty one.
-        has_tags = bool(rows.tag_state.any()) or any(groups[_TAG_GROUP] for _, groups in matched)
-        odd_rows = _matched_rows(matched, has_tags)
-        rows = _merge(rows, odd_rows) if len(rows) else odd_rows
+        has_tags = bool(cols[status == kernels.COMMON, _STATE].any()) or any(
+            groups[_TAG_GROUP] for _, groups in matched
+        )
+        buf = _odd_rows(buf, matched, has_tags, status, cols, tag_time)
+    rows = np.flatnonzero(status == kernels.COMMON)
+    out = Frames(lines_read=n_lines, rejected=rejected)
     if len(rows):
-        _check(rows, out, rx_time_s + MAX_TAG_AHEAD_S)
+        _check(buf, rows, cols[rows], tag_time[rows], out, rx_time_s + MAX_TAG_AHEAD_S)
     return out
 
 
-def _matched_rows(matched: list[tuple[int, tuple[bytes | None, ...]]], has_tags: bool) -> _Rows:
-    """Rows of the lines the per-line pattern matched (its groups guarantee single digits,
-    two hex digits and at most three digits of sequence id)."""
-    rows = _Rows(np.fromiter((index for index, _ in matched), dtype=np.int64, count=len(matched)))
-    columns: list[tuple[bytes, ...]] = list(zip(*(groups for _, groups in matched), strict=True))
-    bodies, checks = columns[_BODY], columns[_CHECK]
-    lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
-    starts = np.cumsum(lengths) - lengths
-    buffer = np.frombuffer(b"".join(bodies) + b"\n", dtype=np.uint8)  # a stop may not be its end
-    folded = _xor_spans(buffer, starts, starts + lengths)
-    rows.checksum_ok = folded == np.fromiter(map(_HEX.__getitem__, checks), dtype=np.int64)
-    rows.total = _digits(columns[_TOTAL])
-    rows.number = _digits(columns[_NUMBER])
-    rows.fill = _digits(columns[_FILL])
-    rows.seq = np.fromiter(map(_SEQ.__getitem__, columns[_SEQ_FIELD]), dtype=np.int64)
-    rows.channel = np.fromiter(map(_CHANNEL_BYTE.__getitem__, columns[_CHANNEL]), dtype=np.int64)
-    rows.payload = list(columns[_PAYLOAD])
-    pay_len = np.fromiter(map(len, rows.payload), dtype=np.int64, count=len(rows.payload))
-    pay_bytes = np.frombuffer(b"".join(rows.payload), dtype=np.uint8)
-    rows.bad_payload = _segment_any(_INVALID_PAYLOAD_BYTE[pay_bytes], pay_len) | (pay_len == 0)
-    if has_tags:
-        for row, block in enumerate(columns[_TAG_GROUP]):
-            if block is None:
-                continue
+def _odd_rows(
+    buf: np.ndarray,
+    matched: list[tuple[int, tuple[bytes | None, ...]]],
+    has_tags: bool,
+    status: np.ndarray,
+    cols: np.ndarray,
+    tag_time: np.ndarray,
+) -> np.ndarray:
+    """Fill the kernel's columns for the lines the per-line pattern matched (its groups
+    guarantee single digits, two hex digits and at most three digits of sequence id); their
+    payloads, sources and group ids go after the batch's buffer. Returns that buffer."""
+    extra = bytearray()
+    base = len(buf)
+
+    def span(value: bytes) -> tuple[int, int]:
+        at = base + len(extra)
+        extra.extend(value)
+        return at, len(value)
+
+    for index, groups in matched:
+        row = cols[index]
+        body, check = groups[_BODY], groups[_CHECK]
+        assert body is not None and check is not None
+        row[_SUM_OK] = int(reduce(xor, body, 0) == _HEX[check])
+        row[_TOT] = _DIGIT[groups[_TOTAL] or b""]
+        row[_NUM] = _DIGIT[groups[_NUMBER] or b""]
+        row[_FILL_AT] = _DIGIT[groups[_FILL] or b""]
+        row[_SEQ_AT] = _SEQ[groups[_SEQ_FIELD] or b""]
+        row[_CHAN] = _CHANNEL_BYTE[groups[_CHANNEL] or b""]
+        payload = groups[_PAYLOAD] or b""
+        row[_PAY], row[_PAY_LEN] = span(payload)
+        row[_PAY_BAD] = int(not payload or bool(payload.translate(None, _ARMOUR_BYTES)))
+        row[_SRC_LEN] = row[_GRP_LEN] = -1
+        row[_STATE] = 0
+        tag_time[index] = math.nan
+        block = groups[_TAG_GROUP]
+        if has_tags and block is not None:
             tag = _parse_tag(block)
             if isinstance(tag, str):
-                rows.tag_state[row] = 2
+                row[_STATE] = 2
             else:
-                rows.tag_state[row] = 1
-                rows.time_s[row] = tag.time_s
-                rows.source[row] = tag.source
-                rows.group[row] = tag.group
-    return rows
+                row[_STATE] = 1
+                tag_time[index] = tag.time_s
+                if tag.source is not None:
+                    row[_SRC], row[_SRC_LEN] = span(tag.source_bytes)
+                if tag.group is not None:
+                    row[_GRP], row[_GRP_LEN] = span(tag.group_bytes)
+        status[index] = kernels.COMMON
+    if not extra:
+        return buf
+    return np.concatenate((buf, np.frombuffer(bytes(extra), dtype=np.uint8)))
 
 
-def _digits(column: tuple[bytes, ...]) -> np.ndarray:
-    """Single-digit fields as integers."""
-    return np.frombuffer(b"".join(column), dtype=np.uint8).astype(np.int64) - 48
-
-
-def _segment_any(flags: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Whether each segment (empty ones included) holds a set flag."""
-    if not flags.any():
-        return np.zeros(len(lengths), dtype=np.bool_)
-    prefix = np.concatenate(([0], np.cumsum(flags, dtype=np.int64)))
-    ends = np.cumsum(lengths)
-    return (prefix[ends] - prefix[ends - lengths]) > 0
-
-
-def _merge(first: _Rows, second: _Rows) -> _Rows:
-    """Both sets of rows, in line order."""
-    index = np.concatenate((first.index, second.index))
-    order = np.argsort(index, kind="stable")
-    take = order.tolist()
-    rows = _Rows(index[order])
-    for name in _Rows.__slots__:
-        if name == "index":
-            continue
-        a, b = getattr(first, name), getattr(second, name)
-        if isinstance(a, list):
-            both = a + b
-            setattr(rows, name, list(map(both.__getitem__, take)))
-        else:
-            setattr(rows, name, np.concatenate((a, b))[order])
-    return rows
-
-
-def _check(rows: _Rows, out: Frames, latest_tag_s: float) -> None:
+def _check(
+    buf: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    time_s: np.ndarray,
+    out: Frames,
+    latest_tag_s: float,
+) -> None:
     """The batch checks (one reason per line: the first failing one, in ``_classify``'s
     order) and the accepted sentences into ``out``."""
     rejected = out.rejected
-    tag_bad = rows.tag_state == 2
+    tag_state = cols[:, _STATE]
+    tag_bad = tag_state == 2
     n_tag_bad = int(tag_bad.sum())
     if n_tag_bad:
         rejected["bad_tag_checksum"] = rejected.get("bad_tag_checksum", 0) + n_tag_bad
     undecided = ~tag_bad
-    total, number, fill = rows.total, rows.number, rows.fill
+    total, number, fill = cols[:, _TOT], cols[:, _NUM], cols[:, _FILL_AT]
     checks_in_order = (
-        ("bad_checksum", ~rows.checksum_ok),
+        ("bad_checksum", cols[:, _SUM_OK] == 0),
         ("bad_fragment", (total < 1) | (number < 1) | (number > total)),
         ("bad_fill_bits", fill > 5),
-        ("bad_payload_chars", rows.bad_payload),
+        ("bad_payload_chars", cols[:, _PAY_BAD] != 0),
     )
     for reason, failed in checks_in_order:
         hit = undecided & failed
@@ -339,22 +458,36 @@ def _check(rows: _Rows, out: Frames, latest_tag_s: float) -> None:
         if count:
             rejected[reason] = rejected.get(reason, 0) + count
             undecided &= ~hit
-    if undecided.all():
-        keep: np.ndarray | slice = slice(None)
-        out.payload = rows.payload
-    else:
-        keep = np.flatnonzero(undecided)
-        if not len(keep):
-            return
-        out.payload = list(map(rows.payload.__getitem__, keep.tolist()))
-    out.channel = _CHANNEL_NAME[rows.channel[keep]].tolist()
-    out.tag_source = rows.source[keep].tolist()
-    out.tag_group = rows.group[keep].tolist()
-    out.fill_bits = fill[keep].astype(np.int8)
-    out.frag_total = total[keep].astype(np.int8)
-    out.frag_num = number[keep].astype(np.int8)
-    out.seq_id = rows.seq[keep].astype(np.int16)
-    out.line_index = rows.index[keep]
-    time_s = rows.time_s[keep]
-    believed = (rows.tag_state[keep] == 1) & (time_s >= EARLIEST_TAG_S) & (time_s <= latest_tag_s)
-    out.tag_time_s = np.where(believed, time_s, np.nan)
+    keep = np.flatnonzero(undecided)
+    if not len(keep):
+        return
+    kept = cols[keep]
+    out.buf = buf
+    out.payload_start = np.ascontiguousarray(kept[:, _PAY])
+    out.payload_len = np.ascontiguousarray(kept[:, _PAY_LEN])
+    out.fill_bits = kept[:, _FILL_AT].astype(np.int8)
+    out.frag_total = kept[:, _TOT].astype(np.int8)
+    out.frag_num = kept[:, _NUM].astype(np.int8)
+    out.seq_id = kept[:, _SEQ_AT].astype(np.int16)
+    out.channel_code = kept[:, _CHAN].astype(np.uint8)
+    out.line_index = rows[keep]
+    kept_time = time_s[keep]
+    believed = (kept[:, _STATE] == 1) & (kept_time >= EARLIEST_TAG_S) & (kept_time <= latest_tag_s)
+    out.tag_time_s = np.where(believed, kept_time, np.nan)
+    out.source_code, out.sources = _intern(buf, kept[:, _SRC], kept[:, _SRC_LEN])
+    out.group_code, out.groups = _intern(buf, kept[:, _GRP], kept[:, _GRP_LEN])
+
+
+def _intern(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Codes of the byte strings (-1 where absent) and the distinct strings, as text."""
+    codes = np.full(len(start), -1, dtype=np.int64)
+    if not (length >= 0).any():
+        return codes, []
+    start, length = np.ascontiguousarray(start), np.ascontiguousarray(length)
+    firsts = kernels.intern(buf, start, length, codes)
+    data = buf.tobytes()
+    names = [
+        data[a : a + n].decode("ascii", "replace")
+        for a, n in zip(start[firsts].tolist(), length[firsts].tolist(), strict=True)
+    ]
+    return codes, names

@@ -20,11 +20,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jointwatch.ais import kernels
 from jointwatch.ais.assembly import Assembler
-from jointwatch.ais.decoder import DECODED_SCHEMA, decode_batch
-from jointwatch.ais.framing import frame_lines
+from jointwatch.ais.decoder import DECODED_SCHEMA, decode_packed
+from jointwatch.ais.framing import Frames, frame_block, frame_lines
 
-__all__ = ["PIPELINE_SCHEMA", "AisPipeline", "IngestStats", "decode_lines"]
+__all__ = ["PIPELINE_SCHEMA", "AisPipeline", "IngestStats", "decode_lines", "dedupe_keys"]
 
 #: ``DECODED_SCHEMA`` plus when (UTC) and by which receiver the message was heard.
 PIPELINE_SCHEMA = DECODED_SCHEMA.append(pa.field("rx_time", pa.timestamp("us", tz="UTC"))).append(
@@ -87,7 +88,14 @@ class AisPipeline:
     def process(self, lines: Sequence[bytes | str], source: str, rx_time_s: float) -> pa.Table:
         """Turn one batch of raw lines into decoded rows (``PIPELINE_SCHEMA``); never raises
         on bad input — every line lands in ``stats``."""
-        frames = frame_lines(lines, source, rx_time_s)
+        return self._process(frame_lines(lines, source, rx_time_s), source, rx_time_s)
+
+    def process_block(self, block: bytes, source: str, rx_time_s: float) -> pa.Table:
+        """``process`` for a block of text as a stream delivers it (lines end at '\\n';
+        see ``framing.frame_block``): no Python object is made per sentence."""
+        return self._process(frame_block(block, rx_time_s), source, rx_time_s)
+
+    def _process(self, frames: Frames, source: str, rx_time_s: float) -> pa.Table:
         self.stats.lines_read += frames.lines_read
         self.stats.sentences_ok += len(frames)
         for reason, count in frames.rejected.items():
@@ -95,29 +103,32 @@ class AisPipeline:
         assembled = self.assembler.add(frames, source, rx_time_s)
         self._take_assembly_counts()
         times = np.where(np.isnan(assembled.tag_time_s), rx_time_s, assembled.tag_time_s)
-        fresh = self._fresh(assembled.payload, assembled.fill_bits.tolist(), times)
+        keys = kernels.payload_hashes(
+            assembled.buf, assembled.payload_start, assembled.payload_len, assembled.fill_bits
+        )
+        fresh = self._fresh(keys, times)
         if not len(fresh):
             return PIPELINE_SCHEMA.empty_table()
-        if len(fresh) == len(assembled.payload):
-            payloads = assembled.payload
-        else:
-            payloads = list(map(assembled.payload.__getitem__, fresh.tolist()))
-        result = decode_batch(payloads, assembled.fill_bits[fresh])
+        result = decode_packed(
+            assembled.buf,
+            assembled.payload_start[fresh],
+            assembled.payload_len[fresh],
+            assembled.fill_bits[fresh],
+        )
         self.stats.reject("decode_error", len(result.rejected_index))
         rows = fresh[result.kept_index]
         table = result.table
         # MMSI 0 (and a message too short to carry one) identifies nobody.
-        valid_mmsi = pc.fill_null(pc.not_equal(table.column("mmsi"), 0), False)
+        mmsi = table.column("mmsi")
+        valid_mmsi = pc.fill_null(pc.not_equal(mmsi, 0), False)
         n_invalid = table.num_rows - int(pc.sum(valid_mmsi.cast(pa.int64())).as_py() or 0)
         rx_us = np.round(times[rows] * 1e6).astype(np.int64)
-        tag_sources = assembled.tag_source
-        if any(tag_sources):
-            sources = [name or source for name in map(tag_sources.__getitem__, rows.tolist())]
-        else:
-            sources = [source] * len(rows)
         table = table.append_column(
             PIPELINE_SCHEMA.field("rx_time"), pa.array(rx_us, pa.timestamp("us", tz="UTC"))
-        ).append_column(PIPELINE_SCHEMA.field("source"), pa.array(sources, pa.string()))
+        ).append_column(
+            PIPELINE_SCHEMA.field("source"),
+            _source_column(assembled.source_code[rows], assembled.sources, source),
+        )
         if n_invalid:
             self.stats.reject("invalid_mmsi", int(n_invalid))
             table = table.filter(valid_mmsi)
@@ -161,21 +172,21 @@ class AisPipeline:
             self._recent = dict(recent)
             self._holes = 0
 
-    def _fresh(self, payloads: list[bytes], fills: list[int], times: np.ndarray) -> np.ndarray:
+    def _fresh(self, key_array: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Indices of messages not heard within the window; counts the others.
 
-        In effect, message by message: a message whose key (hash of payload and fill bits) was
-        remembered at a time no further than the window from its own is a duplicate; any other
-        is fresh and (re)inserted last with its time, so insertion order follows time order.
-        Keys seen once in the batch are decided together; only keys repeated within the batch
-        are walked one message at a time (and a batch of a few messages is, whole).
+        In effect, message by message: a message whose key (64-bit hash of payload and fill
+        bits) was remembered at a time no further than the window from its own is a duplicate;
+        any other is fresh and (re)inserted last with its time, so insertion order follows
+        time order. Keys seen once in the batch are decided together; only keys repeated
+        within the batch are walked one message at a time (and a small batch is, whole).
         """
         recent = self._recent
         window = self.dedupe_window_s
-        n_messages = len(payloads)
+        n_messages = len(key_array)
+        keys: list[int] = key_array.tolist()
         if n_messages < _DEDUPE_BATCH_MIN:
-            return self._fresh_one_by_one(payloads, fills, times)
-        keys = list(map(hash, zip(payloads, fills, strict=True)))
+            return self._fresh_one_by_one(keys, times)
         times = np.asarray(times, dtype=np.float64)
         known = np.fromiter(map(recent.__contains__, keys), dtype=np.bool_, count=n_messages)
         first = np.full(n_messages, np.nan)
@@ -185,7 +196,6 @@ class AisPipeline:
         duplicate = known & (np.abs(times - first) <= window)
         repeated = len(set(keys)) < n_messages
         if repeated:
-            key_array = np.array(keys, dtype=np.int64)
             order = np.argsort(key_array, kind="stable")
             same = key_array[order][1:] == key_array[order][:-1]
             walk = np.zeros(n_messages, dtype=np.bool_)
@@ -226,18 +236,13 @@ class AisPipeline:
         self._forget_before(self._latest_s - window)
         return fresh
 
-    def _fresh_one_by_one(
-        self, payloads: list[bytes], fills: list[int], times: np.ndarray
-    ) -> np.ndarray:
+    def _fresh_one_by_one(self, keys: list[int], times: np.ndarray) -> np.ndarray:
         """``_fresh`` for a few messages, where deciding them together costs more."""
         recent = self._recent
         window = self.dedupe_window_s
         fresh: list[int] = []
         duplicates = 0
-        for index, (payload, fill, time_s) in enumerate(
-            zip(payloads, fills, times.tolist(), strict=True)
-        ):
-            key = hash((payload, fill))
+        for index, (key, time_s) in enumerate(zip(keys, times.tolist(), strict=True)):
             first = recent.get(key)
             if first is not None and abs(time_s - first) <= window:
                 duplicates += 1
@@ -252,6 +257,25 @@ class AisPipeline:
         self.stats.duplicates += duplicates
         self._forget_before(self._latest_s - window)
         return np.asarray(fresh, dtype=np.int64)
+
+
+def dedupe_keys(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> np.ndarray:
+    """The de-duplication key of each message (64-bit FNV-1a of payload and fill bits)."""
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
+    buf = np.frombuffer(b"".join(payloads) + b"0", dtype=np.uint8)
+    starts = np.cumsum(lengths) - lengths
+    return kernels.payload_hashes(buf, starts, lengths, np.asarray(fill_bits, dtype=np.int64))
+
+
+def _source_column(codes: np.ndarray, names: list[str], default: str) -> pa.Array:
+    """Each message's receiver: its TAG source, else the batch's."""
+    if not len(names) or not (codes >= 0).any():
+        return pa.DictionaryArray.from_arrays(
+            np.zeros(len(codes), dtype=np.int32), pa.array([default], pa.string())
+        ).cast(pa.string())
+    dictionary = pa.array([*names, default], pa.string())
+    index = np.where(codes >= 0, codes, len(names)).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(index, dictionary).cast(pa.string())
 
 
 def decode_lines(lines: Sequence[bytes | str], source: str, rx_time_s: float) -> pa.Table:
