@@ -325,13 +325,14 @@ class _Columns:
             self.ints[_INT_SLOT[name], rows] = values
         self._valid_row(name)[rows] = True
 
-    def column(self, name: str, keep: np.ndarray) -> pa.Array:
+    def column(self, name: str, keep: np.ndarray | slice) -> pa.Array:
+        """The column of the kept rows (``keep`` is an index array, or ``slice(None)``)."""
         kind = _KIND.get(name, "str")
         if kind == "str":
             return self._text_column(name, keep)
         valid = self._valid_row(name)[keep]
         if not valid.any():
-            return pa.nulls(len(keep), _arrow_type(name))
+            return pa.nulls(len(valid), _arrow_type(name))
         if kind == "float":
             values = self.floats[_FLOAT_SLOT[name], keep]
         else:
@@ -341,16 +342,21 @@ class _Columns:
         mask = None if valid.all() else ~valid
         return pa.array(values, mask=mask, type=_arrow_type(name))
 
-    def _text_column(self, name: str, keep: np.ndarray) -> pa.Array:
+    def _text_column(self, name: str, keep: np.ndarray | slice) -> pa.Array:
         slot = _TEXT_SLOT.get(name)
-        pieces = list(self.str_pieces.get(name, []))
+        pieces = self.str_pieces.get(name, [])
+        n_kept = len(self.text_len[0, keep])
+        if slot is not None and not pieces:  # the kernel's text alone: no gather needed
+            valid = self._valid_row(name)[keep]
+            if not valid.any():
+                return pa.nulls(n_kept, pa.string())
+            return _strings(self.text[slot, keep], self.text_len[slot, keep], valid)
         if slot is not None and self._valid_row(name).any():
             rows = np.flatnonzero(self._valid_row(name))
-            pieces.insert(0, (rows, _strings(self.text[slot, rows], self.text_len[slot, rows])))
+            text = _strings(self.text[slot, rows], self.text_len[slot, rows], None)
+            pieces = [(rows, text), *pieces]
         if not pieces:
-            return pa.nulls(len(keep), pa.string())
-        if len(pieces) == 1 and len(pieces[0][0]) == self.n_rows == len(keep):
-            return pieces[0][1]
+            return pa.nulls(n_kept, pa.string())
         rows = np.concatenate([rows for rows, _ in pieces])
         arrays = [array for _, array in pieces] + [pa.nulls(1, pa.string())]
         combined = pa.concat_arrays(arrays)
@@ -359,13 +365,23 @@ class _Columns:
         return combined.take(pa.array(index[keep]))
 
 
-def _strings(chars: np.ndarray, lengths: np.ndarray) -> pa.Array:
-    """Rows of characters, each cut to its length, as one Arrow string array."""
+def _strings(chars: np.ndarray, lengths: np.ndarray, valid: np.ndarray | None) -> pa.Array:
+    """Rows of characters, each cut to its length, as one Arrow string array (null where
+    ``valid`` is False)."""
+    if valid is not None:
+        lengths = np.where(valid, lengths, 0)
     inside = np.arange(chars.shape[1])[None, :] < lengths[:, None]
     offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     data = np.ascontiguousarray(chars[inside])
-    return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(data))
+    if valid is None or valid.all():
+        bitmap, nulls = None, 0
+    else:
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        nulls = int(len(valid) - np.count_nonzero(valid))
+    return pa.StringArray.from_buffers(
+        len(lengths), pa.py_buffer(offsets), pa.py_buffer(data), bitmap, nulls
+    )
 
 
 def _pyais_fields(payload: bytes, fill: int) -> dict[str, Any] | None:
@@ -482,22 +498,20 @@ def decode_packed(
     pending = np.flatnonzero(status == 1)
     failed = np.zeros(0, dtype=np.int64)
     if len(pending):
-        data = buf.tobytes()
         payloads = {
-            row: data[a : a + n]
+            row: buf[a : a + n].tobytes()
             for row, a, n in zip(
                 pending.tolist(), start[pending].tolist(), length[pending].tolist(), strict=True
             )
         }
         failed = _fallback(columns, payloads, fills, pending)
     rejected = np.union1d(failed, np.flatnonzero(status == 2)).astype(np.int64)
-    if len(rejected):
-        keep_mask = np.ones(n_rows, dtype=np.bool_)
-        keep_mask[rejected] = False
-        keep = np.flatnonzero(keep_mask)
-    else:
-        keep = np.arange(n_rows, dtype=np.int64)
-    arrays = [columns.column(field.name, keep) for field in DECODED_SCHEMA]
+    keep_mask = np.ones(n_rows, dtype=np.bool_)
+    keep_mask[rejected] = False
+    keep = np.flatnonzero(keep_mask)
+    # Every row kept (the usual case): columns are taken whole, without a gather.
+    take: np.ndarray | slice = keep if len(rejected) else slice(None)
+    arrays = [columns.column(field.name, take) for field in DECODED_SCHEMA]
     table = pa.Table.from_arrays(arrays, schema=DECODED_SCHEMA)
     return DecodeResult(table=table, kept_index=keep, rejected_index=rejected)
 

@@ -485,9 +485,8 @@ def _intern(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> tuple[np.
         return codes, []
     start, length = np.ascontiguousarray(start), np.ascontiguousarray(length)
     firsts = kernels.intern(buf, start, length, codes)
-    data = buf.tobytes()
     names = [
-        data[a : a + n].decode("ascii", "replace")
+        buf[a : a + n].tobytes().decode("ascii", "replace")
         for a, n in zip(start[firsts].tolist(), length[firsts].tolist(), strict=True)
     ]
     return codes, names
