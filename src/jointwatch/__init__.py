@@ -1,3 +1,3 @@
 """JointWatch: a joint maritime watch center node."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
