@@ -333,6 +333,7 @@ class _Columns:
         valid = self._valid_row(name)[keep]
         if not valid.any():
             return pa.nulls(len(valid), _arrow_type(name))
+        values: np.ndarray
         if kind == "float":
             values = self.floats[_FLOAT_SLOT[name], keep]
         else:
