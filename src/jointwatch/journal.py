@@ -27,6 +27,7 @@ __all__ = [
     "RawJournal",
     "iter_journal",
     "read_checkpoint",
+    "read_checkpoint_parts",
     "write_checkpoint",
 ]
 
@@ -148,12 +149,36 @@ def read_checkpoint(root: Path) -> JournalPosition | None:
         raise ValueError(f"unreadable journal checkpoint {root / CHECKPOINT}: {exc}") from exc
 
 
-def write_checkpoint(root: Path, position: JournalPosition) -> None:
-    """Record a checkpoint atomically (write, fsync, rename): a crash leaves old or new."""
+def read_checkpoint_parts(root: Path) -> list[str]:
+    """The archive parts the last checkpoint recorded as prepared (see ``write_checkpoint``)."""
+    try:
+        data = json.loads((root / CHECKPOINT).read_text())
+    except FileNotFoundError:
+        return []
+    except ValueError as exc:
+        raise ValueError(f"unreadable journal checkpoint {root / CHECKPOINT}: {exc}") from exc
+    parts = data.get("archive_parts", []) if isinstance(data, dict) else []
+    return [str(part) for part in parts]
+
+
+def write_checkpoint(
+    root: Path, position: JournalPosition, archive_parts: Sequence[str] = ()
+) -> None:
+    """Record a checkpoint atomically (write, fsync, rename): a crash leaves old or new.
+
+    ``archive_parts`` are archive files prepared (written, not yet visible) for this
+    checkpoint: recovery publishes them, and deletes prepared files no checkpoint names, so
+    the archive never holds a line the journal will replay.
+    """
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / (CHECKPOINT + ".tmp")
+    record = {
+        "file": position.file,
+        "offset": position.offset,
+        "archive_parts": list(archive_parts),
+    }
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"file": position.file, "offset": position.offset}, fh)
+        json.dump(record, fh)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, root / CHECKPOINT)

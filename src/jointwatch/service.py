@@ -31,6 +31,7 @@ from jointwatch.journal import (
     RawJournal,
     iter_journal,
     read_checkpoint,
+    read_checkpoint_parts,
     write_checkpoint,
 )
 from jointwatch.picture.archive import PositionArchive
@@ -161,6 +162,13 @@ class IngestService:
         """
         assert self.journal is not None
         lines = 0
+        published, deleted = self.archive.recover(read_checkpoint_parts(self.journal.root))
+        if published or deleted:
+            log.warning(
+                "archive: finished %d part(s) the last checkpoint named, removed %d it did not",
+                published,
+                deleted,
+            )
         self._replaying = True  # replayed lines are journaled already
         try:
             root = self.journal.root
@@ -293,11 +301,15 @@ class IngestService:
             position = self._replay_position
         else:
             position = self.journal.position() if self.journal is not None else None
-        self.archive.flush()
+        # Two phases, so that a kill at any point leaves archive and checkpoint agreeing:
+        # parts are written hidden, the checkpoint names them, then they are made visible
+        # (recovery finishes or discards what a kill interrupted; see ``_recover``).
+        prepared = self.archive.prepare()
         self._save_vessels_locked()
         self.counter_repo.save(self._counters_locked())
         if position is not None and self.journal is not None:
-            write_checkpoint(self.journal.root, position)
+            write_checkpoint(self.journal.root, position, self.archive.relative(prepared))
+        self.archive.publish(prepared)
         self._last_archive_flush = time.monotonic()
 
     def close(self) -> None:

@@ -27,3 +27,13 @@ def test_journal_splits_files_by_utc_hour(tmp_path: Path) -> None:
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/*.jnl"))
     assert files == ["2023-11-14/22.jnl", "2023-11-14/23.jnl"]
     assert [line for r in iter_journal(tmp_path) for line in r.lines] == [b"a", b"b"]
+
+
+def test_checkpoint_records_the_archive_parts_it_covers(tmp_path: Path) -> None:
+    from jointwatch.journal import JournalPosition, read_checkpoint_parts, write_checkpoint
+
+    assert read_checkpoint_parts(tmp_path) == []
+    write_checkpoint(tmp_path, JournalPosition("2025-01-01/00.jnl", 10), ["day=x/.part-a.tmp"])
+    assert read_checkpoint_parts(tmp_path) == ["day=x/.part-a.tmp"]
+    write_checkpoint(tmp_path, JournalPosition("2025-01-01/00.jnl", 20))
+    assert read_checkpoint_parts(tmp_path) == []

@@ -161,3 +161,33 @@ def test_tracks_stay_complete_while_another_thread_appends_and_compacts(tmp_path
     thread.join()
     assert errors == []
     assert set(lengths) <= {2}
+
+
+def test_prepared_parts_are_invisible_until_published(tmp_path: Path) -> None:
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(1, 2, 60 * 24 + 5))  # two days
+
+    prepared = archive.prepare()
+
+    assert len(prepared) == 2 and archive.pending_rows == 0
+    assert PositionArchive(tmp_path).count() == 0  # a reader sees nothing yet
+    archive.publish(prepared)
+    assert PositionArchive(tmp_path).count() == 3
+
+
+def test_recover_publishes_named_parts_and_deletes_the_others(tmp_path: Path) -> None:
+    # A kill after the checkpoint named the parts: they are finished. A kill before it:
+    # the journal replays their rows, so the parts must go.
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(1, 2))
+    named = archive.prepare()
+    archive.append(minutes(3, 4, 5))
+    orphan = archive.prepare()
+
+    reopened = PositionArchive(tmp_path)
+    published, deleted = reopened.recover(archive.relative(named))
+
+    assert (published, deleted) == (1, 1)
+    assert reopened.count() == 2
+    assert not any(path.exists() for path in orphan)
+    assert reopened.recover(archive.relative(named)) == (0, 0)  # idempotent

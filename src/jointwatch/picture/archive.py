@@ -71,19 +71,33 @@ class PositionArchive:
         A day whose write fails stays in the buffer, so a retry loses nothing.
         """
         with self._lock:
+            rows = self._pending
+            self.publish(self.prepare())
+            return rows - self._pending
+
+    def prepare(self) -> list[Path]:
+        """Write the buffer to hidden part files (fsynced, invisible to readers) and empty
+        it; ``publish`` makes them visible. Between the two, a caller records what they
+        cover (the node's journal checkpoint), so that a crash leaves the archive and the
+        checkpoint in agreement: see ``recover``.
+
+        A day whose write fails stays in the buffer (its hidden file is removed), so a retry
+        loses nothing.
+        """
+        with self._lock:
             if not self._buffer:
-                return 0
+                return []
             table = pa.concat_tables(self._buffer)
             day_numbers = _day_numbers(table)
-            written = 0
+            hidden: list[Path] = []
             remaining: list[pa.Table] = []
             failure: BaseException | None = None
             for day_number in np.unique(day_numbers):
                 part = table.filter(pa.array(day_numbers == day_number))
                 if failure is None:
                     try:
-                        self._write_part(_EPOCH_DAY + timedelta(days=int(day_number)), part)
-                        written += part.num_rows
+                        day = _EPOCH_DAY + timedelta(days=int(day_number))
+                        hidden.append(self._write_hidden(day, part))
                         continue
                     except BaseException as exc:  # re-raised below, after keeping the rows
                         failure = exc
@@ -91,8 +105,37 @@ class PositionArchive:
             self._buffer = remaining
             self._pending = sum(t.num_rows for t in remaining)
             if failure is not None:
+                self.publish(hidden)  # the days written so far are complete: keep them
                 raise failure
-            return written
+            return hidden
+
+    def publish(self, hidden: list[Path]) -> None:
+        """Rename prepared parts into place (each rename is atomic)."""
+        with self._lock:
+            for path in hidden:
+                if path.exists():
+                    os.replace(path, _visible(path))
+                    _fsync_dir(path.parent)
+
+    def recover(self, committed: list[str]) -> tuple[int, int]:
+        """After a crash: publish the prepared parts a checkpoint recorded (``committed``,
+        relative to the root) and delete any other prepared part, whose rows the journal
+        replays. Returns (published, deleted)."""
+        wanted = {self.root / name for name in committed}
+        published = deleted = 0
+        with self._lock:
+            for path in sorted(self.root.glob("day=*/.part-*.parquet.tmp")):
+                if path in wanted:
+                    os.replace(path, _visible(path))
+                    published += 1
+                else:
+                    path.unlink(missing_ok=True)
+                    deleted += 1
+        return published, deleted
+
+    def relative(self, paths: list[Path]) -> list[str]:
+        """Paths relative to the archive root, as a checkpoint records them."""
+        return [path.relative_to(self.root).as_posix() for path in paths]
 
     def track(self, mmsi: int, start: datetime, end: datetime) -> pa.Table:
         """One vessel's positions with ``start <= time <= end``, oldest first.
@@ -174,21 +217,29 @@ class PositionArchive:
         return sorted(self.root.glob("day=*/part-*.parquet"))
 
     def _write_part(self, day: date, table: pa.Table) -> Path:
+        hidden = self._write_hidden(day, table)
+        os.replace(hidden, _visible(hidden))
+        _fsync_dir(hidden.parent)
+        return _visible(hidden)
+
+    def _write_hidden(self, day: date, table: pa.Table) -> Path:
         directory = self._day_dir(day)
         directory.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        final = directory / f"part-{stamp}-{uuid.uuid4().hex}.parquet"
-        tmp = directory / f".{final.name}.tmp"
+        tmp = directory / f".part-{stamp}-{uuid.uuid4().hex}.parquet.tmp"
         ordered = table.sort_by([("mmsi", "ascending"), ("time", "ascending")])
         try:
             pq.write_table(ordered, tmp, compression="zstd", row_group_size=_ROW_GROUP_ROWS)
             _fsync_path(tmp)
-            os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(directory)
-        return final
+        return tmp
+
+
+def _visible(hidden: Path) -> Path:
+    """``.part-X.parquet.tmp`` -> ``part-X.parquet``."""
+    return hidden.with_name(hidden.name.removeprefix(".").removesuffix(".tmp"))
 
 
 def _day_numbers(table: pa.Table) -> np.ndarray:
