@@ -363,6 +363,46 @@ def test_successive_jumps_that_never_return_are_speed_not_duplicate() -> None:
     assert events[0]["details"]["n_reports"] == 3
 
 
+@pytest.mark.parametrize("chunk", CHUNKS)
+def test_spoofing_episodes_end_after_an_hour_of_silence_and_never_span_vessels(
+    chunk: int | None,
+) -> None:
+    a, b, c = 12_345_678, 23_456_789, 34_567_890  # 8 digits: every report is a violation
+    reports = track(a, 0, 4 * MIN, MIN, SEA, sog=8.0)
+    reports += track(a, 2 * H + 4 * MIN, 2 * H + 6 * MIN, MIN, SEA, sog=8.0)  # 2 h silent
+    reports += track(b, 30, 30 + 50 * MIN, 10 * MIN, SEA, sog=8.0)
+    # c: silent exactly one hour (the same episode), then one hour and a second (a new one).
+    reports += [Report(c, t, *SEA, sog=8.0) for t in (0.0, H, 2 * H + 1)]
+    events = [
+        (e["mmsi"], e["start"], e["end"], e["details"]["n_reports"])
+        for e in _spoofing(reports, chunk)
+    ]
+    assert events == [
+        (a, "2025-03-01T00:00:00Z", "2025-03-01T00:04:00Z", 5),
+        (c, "2025-03-01T00:00:00Z", "2025-03-01T01:00:00Z", 2),
+        (b, "2025-03-01T00:00:30Z", "2025-03-01T00:50:30Z", 6),
+        (c, "2025-03-01T02:00:01Z", "2025-03-01T02:00:01Z", 1),
+        (a, "2025-03-01T02:04:00Z", "2025-03-01T02:06:00Z", 3),
+    ]
+
+
+@pytest.mark.parametrize("chunk", CHUNKS)
+def test_each_vessels_speed_episode_has_its_own_maximum(chunk: int | None) -> None:
+    reports: list[Report] = []
+    for mmsi, jump_nm in ((563_000_013, 5.0), (563_000_014, 10.0)):
+        leg = track(mmsi, 0, 600, 10, SEA, move(*SEA, 90.0, 2.0), sog=12.0)
+        reports += [
+            r if r.t < 300 else Report(mmsi, r.t, *move(r.lat, r.lon, 0.0, jump_nm), sog=12.0)
+            for r in leg
+        ]
+    events = {e["mmsi"]: e for e in _spoofing(reports, chunk)}
+    assert set(events) == {563_000_013, 563_000_014}
+    for mmsi, jump_nm in ((563_000_013, 5.0), (563_000_014, 10.0)):
+        details = events[mmsi]["details"]
+        assert (details["reason"], details["n_reports"]) == ("speed", 1)
+        assert details["max_speed_kn"] == pytest.approx(jump_nm * 3600 / 10, rel=0.02)
+
+
 # ---- zones -----------------------------------------------------------------------------
 
 BOX = {

@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from jointwatch.picture.mid import flag_for_mmsi
 from jointwatch.picture.schema import POSITION_SCHEMA, STATIC_SCHEMA
 from jointwatch.picture.vessels import VesselPicture
 
@@ -232,6 +233,90 @@ def test_dirty_rows_restore_an_identical_picture() -> None:
     )
     vessel = restored.get(574000003)
     assert vessel is not None and vessel["lat"] == 10.0
+
+
+def test_dirty_rows_are_complete_store_rows_with_none_for_the_unknown() -> None:
+    picture = VesselPicture()
+    picture.apply(
+        positions(
+            {"mmsi": 574000003, "sog_kn": 7.5, "cog_deg": None, "heading_deg": None},
+            {"mmsi": 995741234, "time": T0 + timedelta(seconds=1), "msg_type": 21},
+            {"mmsi": 111574001, "nav_status": None, "msg_type": None, "source": None},
+        ),
+        static(
+            {
+                "mmsi": 574000003,
+                "time": T0 + timedelta(minutes=5),
+                "shipname": "TAU",
+                "imo": 9000001,
+                "ship_type": 70,
+                "draught_m": 5.3,
+            }
+        ),
+    )
+    rows = picture.dirty_rows()
+    assert [row["mmsi"] for row in rows] == [111574001, 574000003, 995741234]  # first heard
+    sar, ship, aton = rows
+    assert ship == {
+        "mmsi": 574000003,
+        "name": "TAU",
+        "callsign": None,
+        "imo": 9000001,
+        "ship_type": 70,
+        "length_m": None,
+        "beam_m": None,
+        "draught_m": 5.3,
+        "destination": None,
+        "ais_class": "A",
+        "flag": "VNM",
+        "type_group": "cargo",
+        "lat": 10.0,
+        "lon": 107.0,
+        "sog_kn": 7.5,
+        "cog_deg": None,
+        "heading_deg": None,
+        "nav_status": 0,
+        "msg_type": 1,
+        "time": T0,
+        "static_time": T0 + timedelta(minutes=5),
+        "source": "rx1",
+        "positions": 1,
+    }
+    assert list(sar) == list(ship) == list(aton)  # the table's column order
+    assert (aton["flag"], aton["type_group"], aton["ais_class"]) == ("VNM", "unknown", None)
+    assert (aton["msg_type"], aton["time"], aton["static_time"]) == (
+        21,
+        T0 + timedelta(seconds=1),
+        None,
+    )
+    assert (sar["flag"], sar["nav_status"], sar["msg_type"], sar["source"]) == (
+        "VNM",
+        None,
+        None,
+        None,
+    )
+
+
+def test_dirty_rows_give_every_identity_the_flag_of_its_mid() -> None:
+    mmsis = [
+        *(mid * 1_000_000 + 123_456 for mid in range(200, 800)),  # ship stations, every MID
+        12_345_678,  # 8 digits
+        1,
+        5_741_234,  # coast station 00MIDxxxx
+        57_412_345,  # group 0MIDxxxxx
+        111_574_001,  # SAR aircraft
+        970_123_456,  # AIS-SART: no MID
+        982_741_234,  # craft associated with a parent ship
+        992_741_234,  # aid to navigation
+        857_412_345,  # handheld
+        999_999_999,
+    ]
+    picture = VesselPicture()
+    picture.apply(positions(*[{"mmsi": m} for m in mmsis]), no_static())
+    rows = picture.dirty_rows()
+    flags = {m: (f.alpha3 if (f := flag_for_mmsi(m)) else None) for m in mmsis}
+    assert {row["mmsi"]: row["flag"] for row in rows} == flags
+    assert flags[574_123_456] == "VNM" and flags[200_123_456] is None
 
 
 def test_unknown_vessel_gives_none() -> None:

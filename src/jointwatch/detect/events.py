@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["EVENT_KINDS", "Event", "iso_us"]
@@ -26,11 +27,23 @@ EVENT_KINDS = (
 )
 
 
+# Within this many seconds of the epoch ``us / 1e6`` is off by well under a microsecond, so
+# the second it falls in is ``us // 1_000_000`` and one text serves every time in it.
+_EXACT_S = 2**31
+
+
 def iso_us(us: int | None) -> str | None:
     """Microseconds since the epoch as ISO 8601 UTC, to the second (``...T01:02:03Z``)."""
     if us is None:
         return None
+    if us.__class__ is int and -_EXACT_S < (second := us // 1_000_000) < _EXACT_S:
+        return _iso_second(second)
     return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=1 << 14)  # events cluster in time: most share a second with another
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

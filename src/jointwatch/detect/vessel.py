@@ -210,6 +210,13 @@ def _episodes(
     p: SpoofingParams,
     emit: Emit,
 ) -> None:
+    """One event per episode of violations, continuing the vessel's open episode if any.
+
+    An episode is a run of a vessel's flagged reports with no silence between them longer
+    than ``episode_gap_h``; the first one of a batch may continue the episode kept in state.
+    The runs are found with array operations (a vessel's rows are contiguous in the batch);
+    Python only builds the events.
+    """
     rows = np.flatnonzero(flag)
     if len(rows) == 0:
         return
@@ -220,29 +227,37 @@ def _episodes(
     prev_t = np.where(same, np.r_[NONE_T, t[:-1]], last_col[sr])
     gap = p.episode_gap_h * HOUR_US
     new = (prev_t == NONE_T) | (t - prev_t > gap)
-    ep = np.cumsum(new) - 1  # episode number of each violation; -1: continues the state's
-    first_new = np.flatnonzero(new)
-    for n in range(-1 if not new[0] else 0, len(first_new)):
-        sel = np.flatnonzero(ep == n) if n >= 0 else np.flatnonzero(ep < 0)
-        if len(sel) == 0:
-            continue
-        # A vessel's rows are contiguous, but an episode number can span vessels only when
-        # it continues a state episode; split those per vessel.
-        for vessel_rows in np.split(sel, np.flatnonzero(np.diff(sr[sel])) + 1):
-            r0, r1 = int(rows[vessel_rows[0]]), int(rows[vessel_rows[-1]])
-            start = (
-                int(t[vessel_rows[0]])
-                if new[vessel_rows[0]]
-                else int(start_col[sr[vessel_rows[0]]])
-            )
-            event = Event("spoofing", int(b.m[r0]), start, float(b.lat[r0]), float(b.lon[r0]))
-            event.end_us = int(b.t[r1])
-            event.details = {"reason": reason, "n_reports": len(vessel_rows)}
-            if reason in ("speed", "duplicate_mmsi"):
-                event.details["max_speed_kn"] = round(float(speed_kn[rows[vessel_rows]].max()), 1)
-            emit(event, False)
-            start_col[sr[vessel_rows[0]]] = start
-            last_col[sr[vessel_rows[0]]] = int(b.t[r1])
+    # Episode k covers rows[first[k]] .. rows[last[k]]: a new episode or another vessel.
+    first = np.flatnonzero(new | ~same)
+    last = np.r_[first[1:] - 1, len(rows) - 1]
+    vessel = sr[first]
+    start = np.where(new[first], t[first], start_col[vessel])
+    end = t[last]
+    r0 = rows[first]
+    n_reports = last - first + 1
+    with_speed = reason in ("speed", "duplicate_mmsi")
+    max_speed = np.maximum.reduceat(speed_kn[rows], first) if with_speed else None
+    for k, (m, s, e, lat, lon, n) in enumerate(
+        zip(
+            b.m[r0].tolist(),
+            start.tolist(),
+            end.tolist(),
+            b.lat[r0].tolist(),
+            b.lon[r0].tolist(),
+            n_reports.tolist(),
+            strict=True,
+        )
+    ):
+        event = Event("spoofing", m, s, lat, lon)
+        event.end_us = e
+        event.details = {"reason": reason, "n_reports": n}
+        if max_speed is not None:
+            event.details["max_speed_kn"] = round(float(max_speed[k]), 1)
+        emit(event, False)
+    # A vessel's episodes are consecutive: the last one is what stays open in state.
+    open_ = np.r_[vessel[1:] != vessel[:-1], True]
+    start_col[vessel[open_]] = start[open_]
+    last_col[vessel[open_]] = end[open_]
 
 
 def detect_zones(b: ExtBatch, zones: ZoneIndex, state_zones: ZoneMemberships, emit: Emit) -> None:

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from jointwatch.picture.mid import flag_for_mmsi
 from jointwatch.picture.shiptypes import ship_type_text, type_group
+from jointwatch.store.rows import ColumnRows, optional_floats, optional_ints
 
 __all__ = ["VesselPicture", "ship_type_text", "type_group"]
 
@@ -39,6 +40,11 @@ _STATIC_FIELDS: dict[str, str] = {
     "destination": "destination",
     "ais_class": "ais_class",
 }
+# Flag (alpha-3) of each MID, for ship stations (MIDxxxxxx): a whole column in one lookup.
+_SHIP_FLAGS = np.array(
+    [(f.alpha3 if (f := flag_for_mmsi(mid * 1_000_000)) else None) for mid in range(200, 800)],
+    dtype=object,
+)
 _CLASS_A_POSITION = (1, 2, 3)
 _CLASS_B_POSITION = (18, 19)
 # Column name -> (dtype, value meaning "none").
@@ -278,37 +284,34 @@ class VesselPicture:
 
     # ---- persistence ----------------------------------------------------------------
 
-    def dirty_rows(self) -> list[dict[str, Any]]:
-        """Vessels changed since ``clear_dirty``, as rows of the store's ``vessels`` table."""
-        return [self._row_at(int(slot)) for slot in np.flatnonzero(self._cols["dirty"][: self._n])]
+    def dirty_rows(self) -> ColumnRows:
+        """Vessels changed since ``clear_dirty``, as rows of the store's ``vessels`` table.
+
+        Built as columns: the store writes columns, and a dict per vessel cost more than that.
+        """
+        c = self._cols
+        slots = np.flatnonzero(c["dirty"][: self._n])
+        mmsi = c["mmsi"][slots]
+        ship_type = c["ship_type"][slots].tolist()
+        groups = {value: type_group(value) for value in set(ship_type)}
+        static_us = np.max([c[f"{name}__time_us"][slots] for name in _STATIC_FIELDS], axis=0)
+        values: dict[str, list[Any]] = {"mmsi": mmsi.tolist()}
+        values |= {name: c[name][slots].tolist() for name in _STATIC_FIELDS}
+        values["flag"] = _flag_alpha3(mmsi)
+        values["type_group"] = [groups[value] for value in ship_type]
+        for name in ("lat", "lon", "sog_kn", "cog_deg"):
+            values[name] = optional_floats(c[name][slots])
+        for name, none in (("heading_deg", -1), ("nav_status", -1), ("msg_type", 0)):
+            values[name] = optional_ints(c[name][slots], none)
+        values["source"] = c["source"][slots].tolist()
+        values["positions"] = c["positions"][slots].tolist()
+        times = {"time": c["time_us"][slots], "static_time": static_us}
+        names = [*list(values)[:-2], "time", "static_time", "source", "positions"]
+        return ColumnRows(names, values, times)
 
     def clear_dirty(self) -> None:
         """Mark every vessel as persisted."""
         self._cols["dirty"][: self._n] = False
-
-    def _row_at(self, slot: int) -> dict[str, Any]:
-        c = self._cols
-        mmsi = int(c["mmsi"][slot])
-        flag = flag_for_mmsi(mmsi)
-        time_us = int(c["time_us"][slot])
-        static_us = max(int(c[f"{name}__time_us"][slot]) for name in _STATIC_FIELDS)
-        return {
-            "mmsi": mmsi,
-            **{name: c[name][slot] for name in _STATIC_FIELDS},
-            "flag": flag.alpha3 if flag else None,
-            "type_group": type_group(c["ship_type"][slot]),
-            "lat": _opt_float(c["lat"][slot]),
-            "lon": _opt_float(c["lon"][slot]),
-            "sog_kn": _opt_float(c["sog_kn"][slot]),
-            "cog_deg": _opt_float(c["cog_deg"][slot]),
-            "heading_deg": _opt_int(c["heading_deg"][slot]),
-            "nav_status": _opt_int(c["nav_status"][slot]),
-            "msg_type": _opt_int(c["msg_type"][slot], none=0),
-            "time": None if time_us == _NO_TIME else _datetime(time_us),
-            "static_time": None if static_us == _NO_TIME else _datetime(static_us),
-            "source": c["source"][slot],
-            "positions": int(c["positions"][slot]),
-        }
 
     def load(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Restore vessels saved by ``dirty_rows`` (at start-up, from the store)."""
@@ -365,6 +368,16 @@ def _int_array(column: pa.ChunkedArray, fill: int) -> np.ndarray:
     return np.asarray(pc.fill_null(column.cast(pa.int64()), fill).to_numpy())
 
 
+def _flag_alpha3(mmsi: np.ndarray) -> list[str | None]:
+    """Flag of each MMSI; ship stations through the MID table, other identities one by one."""
+    ship = (mmsi >= 200_000_000) & (mmsi <= 799_999_999)
+    out = _SHIP_FLAGS[np.where(ship, mmsi // 1_000_000 - 200, 0)]
+    for i in np.flatnonzero(~ship).tolist():
+        flag = flag_for_mmsi(int(mmsi[i]))
+        out[i] = flag.alpha3 if flag else None
+    return out.tolist()
+
+
 def _opt_float(value: Any, digits: int | None = None) -> float | None:
     number = float(value)
     if math.isnan(number):
@@ -377,10 +390,6 @@ def _opt_int(value: Any, none: int = -1) -> int | None:
     return None if number == none else number
 
 
-def _datetime(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
-
-
 def _micros(value: datetime | None) -> int:
     if value is None:
         return int(_NO_TIME)
@@ -391,4 +400,4 @@ def _micros(value: datetime | None) -> int:
 
 def _iso(micros: int) -> str:
     """ISO 8601 in UTC with milliseconds and a ``Z``, as the API and console expect."""
-    return _datetime(micros).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -7,16 +7,23 @@ makes each write idempotent and lets one statement carry a whole batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.dialects import postgresql, sqlite
 
-from jointwatch.store.engine import DatabaseUrlError
 from jointwatch.store.models import DetectorEvent, IngestCounter, Vessel, Zone
+from jointwatch.store.rows import ColumnRows
+from jointwatch.store.upserts import (
+    RawUpsert,
+    dialect_insert,
+    last_of_each,
+    memo_map,
+    take,
+    truncate,
+)
 
 __all__ = ["CounterRepository", "EventRepository", "VesselRepository", "ZoneRepository"]
 
@@ -40,47 +47,56 @@ class VesselRepository:
             for c in _VESSELS.columns
             if isinstance(c.type, sa.String) and c.type.length
         }
+        self._upsert: RawUpsert | None = None
 
     def upsert(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert or replace complete vessel rows; return how many vessels were written.
 
         Keys missing from a row are stored as null (a row is a vessel's whole state); keys
         the table does not have are ignored; the last row of an MMSI in the batch wins.
+        ``ColumnRows`` are written column by column, without a dict per row.
         """
         now = datetime.now(UTC)
-        latest: dict[int, dict[str, Any]] = {}
-        for row in rows:
-            record = {name: row.get(name) for name in self._columns}
-            for name, limit in self._text_limits.items():
-                value = record.get(name)
-                if isinstance(value, str) and len(value) > limit:
-                    record[name] = value[:limit]
-            mmsi = int(row["mmsi"])
-            record["mmsi"] = mmsi
-            record["positions"] = int(row.get("positions") or 0)
-            record["updated_at"] = now
-            latest[mmsi] = record
-        if not latest:
+        mmsi = [int(m) for m in _column(rows, "mmsi", required=True)]
+        if not mmsi:
             return 0
-        insert = _dialect_insert(self.engine)(_VESSELS)
-        statement = insert.on_conflict_do_update(
-            index_elements=[_VESSELS.c.mmsi],
-            set_={
-                name: insert.excluded[name]
-                for name in [*self._columns, "updated_at"]
-                if name != "mmsi"
-            },
-        )
+        pick = last_of_each(mmsi)
+        written = len(mmsi) if pick is None else len(pick)
         with self.engine.begin() as connection:
-            for batch in _batches(list(latest.values()), self.batch_rows):
-                connection.execute(statement, batch)
-        return len(latest)
+            upsert = self._upsert = self._upsert or RawUpsert(connection, _VESSELS, "mmsi")
+            columns = {"mmsi": upsert.process("mmsi", take(mmsi, pick))}
+            for name in (n for n in self._columns if n != "mmsi"):
+                micros = rows.times.get(name) if isinstance(rows, ColumnRows) else None
+                if micros is not None:
+                    picked = micros if pick is None else micros[pick]
+                    columns[name] = upsert.process_micros(name, picked)
+                    continue
+                values: Sequence[Any] = _column(rows, name)
+                if name == "positions":
+                    values = [int(v or 0) for v in values]
+                elif name in self._text_limits:
+                    values = truncate(values, self._text_limits[name])
+                columns[name] = upsert.process(name, take(values, pick))
+            columns["updated_at"] = upsert.process("updated_at", [now]) * written
+            upsert.write(connection, columns, self.batch_rows)
+        return written
 
     def load_all(self) -> list[dict[str, Any]]:
         """Every stored vessel as a dict keyed by column name (restores the picture)."""
         with self.engine.connect() as connection:
             result = connection.execute(sa.select(_VESSELS).order_by(_VESSELS.c.mmsi))
             return [dict(row) for row in result.mappings()]
+
+
+def _column(rows: Sequence[Mapping[str, Any]], name: str, required: bool = False) -> list[Any]:
+    """One column of rows given as dicts or as ``ColumnRows``; missing values are None."""
+    if isinstance(rows, ColumnRows):
+        if name in rows.names or required:
+            return rows.column(name)
+        return [None] * len(rows)
+    if required:
+        return [row[name] for row in rows]
+    return [row.get(name) for row in rows]
 
 
 class CounterRepository:
@@ -94,7 +110,7 @@ class CounterRepository:
         if not counters:
             return
         records = [{"name": str(name), "value": int(value)} for name, value in counters.items()]
-        insert = _dialect_insert(self.engine)(_COUNTERS)
+        insert = dialect_insert(self.engine)(_COUNTERS)
         statement = insert.on_conflict_do_update(
             index_elements=[_COUNTERS.c.name], set_={"value": insert.excluded.value}
         )
@@ -124,37 +140,40 @@ class EventRepository:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._upsert: RawUpsert | None = None
 
     def upsert(self, events: Sequence[Mapping[str, Any]]) -> int:
         """Insert or replace events given as their JSON form (``Event.to_json``)."""
         now = datetime.now(UTC)
-        rows = {
-            str(e["id"]): {
-                "id": str(e["id"]),
-                "kind": e["kind"],
-                "mmsi": int(e["mmsi"]),
-                "other_mmsi": e.get("other_mmsi"),
-                "zone": e.get("zone"),
-                "start_time": _time(e["start"]),
-                "end_time": _time(e.get("end")),
-                "lat": float(e["lat"]),
-                "lon": float(e["lon"]),
-                "details": dict(e.get("details") or {}),
-                "updated_at": now,
-            }
-            for e in events
-        }
-        if not rows:
+        if not events:
             return 0
-        insert = _dialect_insert(self.engine)(_EVENTS)
-        statement = insert.on_conflict_do_update(
-            index_elements=[_EVENTS.c.id],
-            set_={c.name: insert.excluded[c.name] for c in _EVENTS.columns if c.name != "id"},
-        )
         with self.engine.begin() as connection:
-            for batch in _batches(list(rows.values()), _BATCH_ROWS):
-                connection.execute(statement, batch)
-        return len(rows)
+            upsert = self._upsert = self._upsert or RawUpsert(connection, _EVENTS, "id")
+            start, end = upsert.processor("start_time"), upsert.processor("end_time")
+            ids = [str(e["id"]) for e in events]
+            columns: dict[str, list[Any]] = {
+                "id": ids,
+                "kind": [e["kind"] for e in events],
+                "mmsi": [int(e["mmsi"]) for e in events],
+                "other_mmsi": [e.get("other_mmsi") for e in events],
+                "zone": [e.get("zone") for e in events],
+                "lat": [float(e["lat"]) for e in events],
+                "lon": [float(e["lon"]) for e in events],
+                "details": [dict(e.get("details") or {}) for e in events],
+            }
+            pick = last_of_each(ids)
+            written = len(ids) if pick is None else len(pick)
+            processed = {
+                name: upsert.process(name, take(values, pick)) for name, values in columns.items()
+            }
+            # Events share start and end seconds: each distinct text is converted once.
+            starts = memo_map(lambda text: start(_time(text)), [e["start"] for e in events])
+            ends = memo_map(lambda text: end(_time(text)), [e.get("end") for e in events])
+            processed["start_time"] = take(starts, pick)
+            processed["end_time"] = take(ends, pick)
+            processed["updated_at"] = upsert.process("updated_at", [now]) * written
+            upsert.write(connection, processed, _BATCH_ROWS)
+        return written
 
     def query(
         self,
@@ -238,7 +257,7 @@ class ZoneRepository:
         ]
         if not rows:
             return
-        insert = _dialect_insert(self.engine)(_ZONES)
+        insert = dialect_insert(self.engine)(_ZONES)
         statement = insert.on_conflict_do_update(
             index_elements=[_ZONES.c.name],
             set_={
@@ -261,16 +280,6 @@ class ZoneRepository:
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(_ZONES.c.feature).order_by(_ZONES.c.name))
             return [dict(feature) for (feature,) in rows]
-
-
-def _dialect_insert(engine: Engine) -> Callable[[sa.Table], Any]:
-    """The dialect's INSERT construct, the one that offers ``on_conflict_do_update``."""
-    name = engine.dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise DatabaseUrlError(f"unsupported database {name!r}: use SQLite or PostgreSQL")
 
 
 def _batches(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
