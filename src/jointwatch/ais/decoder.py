@@ -338,10 +338,18 @@ class _Columns:
             values = self.floats[_FLOAT_SLOT[name], keep]
         else:
             values = self.ints[_INT_SLOT[name], keep]
-            if kind == "bool":
-                values = values.astype(np.bool_)
-        mask = None if valid.all() else ~valid
-        return pa.array(values, mask=mask, type=_arrow_type(name))
+        if kind == "bool":  # Arrow booleans are bits
+            data = pa.py_buffer(np.packbits(values != 0, bitorder="little"))
+        else:
+            data = pa.py_buffer(np.ascontiguousarray(values))
+        n_valid = int(np.count_nonzero(valid))
+        if n_valid == len(valid):
+            bitmap = None
+        else:
+            bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        return pa.Array.from_buffers(
+            _arrow_type(name), len(valid), [bitmap, data], null_count=len(valid) - n_valid
+        )
 
     def _text_column(self, name: str, keep: np.ndarray | slice) -> pa.Array:
         slot = _TEXT_SLOT.get(name)

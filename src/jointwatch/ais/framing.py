@@ -350,7 +350,7 @@ def _frame(
     n_lines = len(starts)
     rejected: dict[str, int] = {}
     status = np.zeros(n_lines, dtype=np.uint8)
-    cols = np.zeros((n_lines, 14), dtype=np.int64)
+    cols = np.zeros((14, n_lines), dtype=np.int64)  # one row per field, as the kernel fills it
     tag_time = np.full(n_lines, np.nan)
     if n_lines >= _SCAN_MIN_LINES:
         kernels.frame(buf, starts, ends, MAX_LINE_BYTES, status, cols, tag_time)
@@ -364,14 +364,14 @@ def _frame(
             matched.append((index, result))
     if matched:
         # As ever, TAG blocks count only when some sentence of the batch has a non-empty one.
-        has_tags = bool(cols[status == kernels.COMMON, _STATE].any()) or any(
+        has_tags = bool(cols[_STATE, status == kernels.COMMON].any()) or any(
             groups[_TAG_GROUP] for _, groups in matched
         )
         buf = _odd_rows(buf, matched, has_tags, status, cols, tag_time)
     rows = np.flatnonzero(status == kernels.COMMON)
     out = Frames(lines_read=n_lines, rejected=rejected)
     if len(rows):
-        _check(buf, rows, cols[rows], tag_time[rows], out, rx_time_s + MAX_TAG_AHEAD_S)
+        _check(buf, rows, cols[:, rows], tag_time[rows], out, rx_time_s + MAX_TAG_AHEAD_S)
     return out
 
 
@@ -395,7 +395,7 @@ def _odd_rows(
         return at, len(value)
 
     for index, groups in matched:
-        row = cols[index]
+        row = cols[:, index]  # a view: writes go to the matrix
         body, check = groups[_BODY], groups[_CHECK]
         assert body is not None and check is not None
         row[_SUM_OK] = int(reduce(xor, body, 0) == _HEX[check])
@@ -439,18 +439,18 @@ def _check(
     """The batch checks (one reason per line: the first failing one, in ``_classify``'s
     order) and the accepted sentences into ``out``."""
     rejected = out.rejected
-    tag_state = cols[:, _STATE]
+    tag_state = cols[_STATE]
     tag_bad = tag_state == 2
     n_tag_bad = int(tag_bad.sum())
     if n_tag_bad:
         rejected["bad_tag_checksum"] = rejected.get("bad_tag_checksum", 0) + n_tag_bad
     undecided = ~tag_bad
-    total, number, fill = cols[:, _TOT], cols[:, _NUM], cols[:, _FILL_AT]
+    total, number, fill = cols[_TOT], cols[_NUM], cols[_FILL_AT]
     checks_in_order = (
-        ("bad_checksum", cols[:, _SUM_OK] == 0),
+        ("bad_checksum", cols[_SUM_OK] == 0),
         ("bad_fragment", (total < 1) | (number < 1) | (number > total)),
         ("bad_fill_bits", fill > 5),
-        ("bad_payload_chars", cols[:, _PAY_BAD] != 0),
+        ("bad_payload_chars", cols[_PAY_BAD] != 0),
     )
     for reason, failed in checks_in_order:
         hit = undecided & failed
@@ -461,21 +461,21 @@ def _check(
     keep = np.flatnonzero(undecided)
     if not len(keep):
         return
-    kept = cols[keep]
+    kept = cols[:, keep]
     out.buf = buf
-    out.payload_start = np.ascontiguousarray(kept[:, _PAY])
-    out.payload_len = np.ascontiguousarray(kept[:, _PAY_LEN])
-    out.fill_bits = kept[:, _FILL_AT].astype(np.int8)
-    out.frag_total = kept[:, _TOT].astype(np.int8)
-    out.frag_num = kept[:, _NUM].astype(np.int8)
-    out.seq_id = kept[:, _SEQ_AT].astype(np.int16)
-    out.channel_code = kept[:, _CHAN].astype(np.uint8)
+    out.payload_start = kept[_PAY]
+    out.payload_len = kept[_PAY_LEN]
+    out.fill_bits = kept[_FILL_AT].astype(np.int8)
+    out.frag_total = kept[_TOT].astype(np.int8)
+    out.frag_num = kept[_NUM].astype(np.int8)
+    out.seq_id = kept[_SEQ_AT].astype(np.int16)
+    out.channel_code = kept[_CHAN].astype(np.uint8)
     out.line_index = rows[keep]
     kept_time = time_s[keep]
-    believed = (kept[:, _STATE] == 1) & (kept_time >= EARLIEST_TAG_S) & (kept_time <= latest_tag_s)
+    believed = (kept[_STATE] == 1) & (kept_time >= EARLIEST_TAG_S) & (kept_time <= latest_tag_s)
     out.tag_time_s = np.where(believed, kept_time, np.nan)
-    out.source_code, out.sources = _intern(buf, kept[:, _SRC], kept[:, _SRC_LEN])
-    out.group_code, out.groups = _intern(buf, kept[:, _GRP], kept[:, _GRP_LEN])
+    out.source_code, out.sources = _intern(buf, kept[_SRC], kept[_SRC_LEN])
+    out.group_code, out.groups = _intern(buf, kept[_GRP], kept[_GRP_LEN])
 
 
 def _intern(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -107,7 +107,7 @@ def _tag(
     """Check and read the TAG block ``buf[open_at:close_at]`` of line ``i``; False when the
     block is not of the plain shape (the line then takes the per-line path).
 
-    ``out_i`` columns: 0 state (1 good, 2 bad checksum), 1-2 source span, 3-4 group span.
+    ``out_i`` rows: 0 state (1 good, 2 bad checksum), 1-2 source span, 3-4 group span.
     """
     star = close_at - 3
     if star < open_at or _find(buf, 42, open_at, star) >= 0 or buf[star] != 42:
@@ -115,7 +115,7 @@ def _tag(
     hi, lo = _hex(buf[close_at - 2]), _hex(buf[close_at - 1])
     if hi < 0 or lo < 0:
         return False
-    out_i[i, 0] = 1 if _xor(buf, open_at, star) == hi * 16 + lo else 2
+    out_i[0, i] = 1 if _xor(buf, open_at, star) == hi * 16 + lo else 2
     a = open_at
     while a <= star:
         b = _find(buf, 44, a, star)
@@ -137,15 +137,15 @@ def _tag(
                 value = float(seconds)
                 tag_time[i] = value / 1000.0 if value > 1e11 else value
             elif key == 115:  # s: last one wins, empty allowed
-                out_i[i, 1] = value_at
-                out_i[i, 2] = b - value_at
+                out_i[1, i] = value_at
+                out_i[2, i] = b - value_at
             elif key == 103:  # g:part-total-id, the id non-empty
                 first = _find(buf, 45, value_at, b)
                 if first >= 0:
                     second = _find(buf, 45, first + 1, b)
                     if second >= 0 and second + 1 < b:
-                        out_i[i, 3] = second + 1
-                        out_i[i, 4] = b - second - 1
+                        out_i[3, i] = second + 1
+                        out_i[4, i] = b - second - 1
         a = b + 1
     return True
 
@@ -162,9 +162,10 @@ def frame(
 ) -> int:
     """Read every line of the common shape (see ``framing``) in one pass; returns how many.
 
-    ``out_i`` columns per line: 0 TAG state, 1-2 TAG source span, 3-4 TAG group span (length
-    -1 when absent), 5 checksum ok, 6 total, 7 number, 8 seq (-1 empty), 9 channel byte
-    (0 empty), 10 fill, 11-12 payload span, 13 payload bad (empty or outside the armour).
+    ``out_i`` rows (one column per line): 0 TAG state, 1-2 TAG source span, 3-4 TAG group
+    span (length -1 when absent), 5 checksum ok, 6 total, 7 number, 8 seq (-1 empty),
+    9 channel byte (0 empty), 10 fill, 11-12 payload span, 13 payload bad (empty or outside
+    the armour).
     """
     common = 0
     for i in range(len(starts)):
@@ -201,14 +202,32 @@ def frame(
         if buf[e - 5] != 44 or not (48 <= buf[e - 4] <= 57) or buf[e - 3] != 42:
             continue
         hi, lo = _hex(buf[e - 2]), _hex(buf[e - 1])
-        if hi < 0 or lo < 0 or _find(buf, 42, sent, e - 3) >= 0:
+        if hi < 0 or lo < 0:
             continue
+        # One pass over the sentence body: its XOR, no '*' before the checksum, the three
+        # commas after the fixed fields (the third is the one before the fill bits), and
+        # whether the payload between the second and third holds a byte outside the armour.
         field_at = sent + 11
-        comma1 = _find(buf, 44, field_at, e)
-        if comma1 < 0:
-            continue
-        comma2 = _find(buf, 44, comma1 + 1, e)
-        if comma2 < 0 or _find(buf, 44, comma2 + 1, e) != e - 5:
+        folded = 0
+        comma1 = comma2 = comma3 = -1
+        starred = False
+        bad = False
+        for k in range(sent + 1, e - 3):
+            b = buf[k]
+            folded ^= b
+            if b == 42:
+                starred = True
+                break
+            if b == 44 and k >= field_at:
+                if comma1 < 0:
+                    comma1 = k
+                elif comma2 < 0:
+                    comma2 = k
+                elif comma3 < 0:
+                    comma3 = k
+            elif comma2 >= 0 and comma3 < 0 and not _armoured(b):
+                bad = True
+        if starred or comma2 < 0 or comma3 != e - 5:
             continue
         seq_len = comma1 - field_at
         if seq_len > 3 or comma2 - comma1 > 2:
@@ -227,27 +246,22 @@ def frame(
             seq = seq * 10 + digit
         if not digits_ok:
             continue
-        out_i[i, 0] = 0
-        out_i[i, 2] = -1
-        out_i[i, 4] = -1
+        out_i[0, i] = 0
+        out_i[2, i] = -1
+        out_i[4, i] = -1
         tag_time[i] = np.nan
         if close_at >= 0 and not _tag(buf, i, s + 1, close_at, out_i, tag_time):
             continue
-        out_i[i, 5] = 1 if _xor(buf, sent + 1, e - 3) == hi * 16 + lo else 0
-        out_i[i, 6] = buf[sent + 7] - 48
-        out_i[i, 7] = buf[sent + 9] - 48
-        out_i[i, 8] = seq
-        out_i[i, 9] = channel
-        out_i[i, 10] = buf[e - 4] - 48
-        p0, p1 = comma2 + 1, e - 5
-        out_i[i, 11] = p0
-        out_i[i, 12] = p1 - p0
-        bad = p1 == p0
-        for k in range(p0, p1):
-            if not _armoured(buf[k]):
-                bad = True
-                break
-        out_i[i, 13] = 1 if bad else 0
+        out_i[5, i] = 1 if folded == hi * 16 + lo else 0
+        out_i[6, i] = buf[sent + 7] - 48
+        out_i[7, i] = buf[sent + 9] - 48
+        out_i[8, i] = seq
+        out_i[9, i] = channel
+        out_i[10, i] = buf[e - 4] - 48
+        out_i[11, i] = comma2 + 1
+        out_i[12, i] = comma3 - comma2 - 1
+        bad = bad or comma3 == comma2 + 1
+        out_i[13, i] = 1 if bad else 0
         status[i] = COMMON
         common += 1
     return common
@@ -342,25 +356,44 @@ def gather_lines(buf: np.ndarray, start: np.ndarray, length: np.ndarray, out: np
 _U, _BOOL, _FLOAT, _TENTH, _LATLON, _LATLON600, _TABLE, _TEXT = range(8)
 
 
-@_jit
-def _bits(buf: np.ndarray, at: int, dearmour: np.ndarray, start: int, width: int) -> int:
-    first = start // 6
-    last = (start + width - 1) // 6
-    acc = 0
-    for c in range(first, last + 1):
-        acc = (acc << 6) | dearmour[buf[at + c]]
-    return (acc >> ((last + 1) * 6 - (start + width))) & ((1 << width) - 1)
+_WORD_BITS = 60  # ten 6-bit characters per int64 word
+_MAX_WORDS = 8  # 480 bits: past the longest layout (type 5, 424 bits)
 
 
 @_jit
-def _text(
-    buf: np.ndarray, at: int, dearmour: np.ndarray, start: int, n_chars: int, row: np.ndarray
-) -> int:
+def _pack(buf: np.ndarray, at: int, n_chars: int, dearmour: np.ndarray, words: np.ndarray) -> None:
+    """The first ``_MAX_WORDS`` words of a payload, each ten characters, left-aligned:
+    every field is then cut from at most two words instead of re-reading its characters."""
+    n_chars = min(n_chars, _MAX_WORDS * 10)
+    for w in range(_MAX_WORDS + 1):
+        words[w] = 0
+    for c in range(n_chars):
+        w = c // 10
+        words[w] = (words[w] << 6) | dearmour[buf[at + c]]
+    left = n_chars % 10
+    if left:
+        words[n_chars // 10] <<= 6 * (10 - left)
+
+
+@_jit
+def _bits(words: np.ndarray, start: int, width: int) -> int:
+    w = start // _WORD_BITS
+    off = start - w * _WORD_BITS
+    if off + width <= _WORD_BITS:
+        return (words[w] >> (_WORD_BITS - off - width)) & ((1 << width) - 1)
+    high_bits = _WORD_BITS - off
+    low_bits = width - high_bits
+    high = words[w] & ((1 << high_bits) - 1)
+    return (high << low_bits) | (words[w + 1] >> (_WORD_BITS - low_bits))
+
+
+@_jit
+def _text(words: np.ndarray, start: int, n_chars: int, row: np.ndarray) -> int:
     """6-bit text into ``row``, trimmed as pyais trims (trailing '@', then spaces); returns
     the trimmed length."""
     end = 0
     for k in range(n_chars):
-        code = _bits(buf, at, dearmour, start + 6 * k, 6)
+        code = _bits(words, start + 6 * k, 6)
         code = code + 64 if code < 32 else code
         row[k] = code
         if code != 64:
@@ -377,7 +410,7 @@ def _text(
 
 
 @_jit
-def _layout_of(mtype: int, buf: np.ndarray, at: int, n_bits: int, dearmour: np.ndarray) -> int:
+def _layout_of(mtype: int, words: np.ndarray, n_bits: int) -> int:
     if mtype == 1 or mtype == 2 or mtype == 3:
         return 0
     if mtype == 4:
@@ -393,11 +426,11 @@ def _layout_of(mtype: int, buf: np.ndarray, at: int, n_bits: int, dearmour: np.n
     if mtype == 21:
         return 6
     if mtype == 24 and n_bits >= 40:
-        partno = _bits(buf, at, dearmour, 38, 2)
+        partno = _bits(words, 38, 2)
         if partno == 0:
             return 7
         if partno == 1:
-            mmsi = _bits(buf, at, dearmour, 8, 30)
+            mmsi = _bits(words, 8, 30)
             return 9 if 980_000_000 <= mmsi <= 989_999_999 else 8
     return -1
 
@@ -429,6 +462,7 @@ def decode_messages(
     """
     n_int = ints.shape[0]
     n_float = floats.shape[0]
+    words = np.zeros(_MAX_WORDS + 1, dtype=np.int64)
     for r in range(len(start)):
         at = start[r]
         fb = fill[r]
@@ -439,7 +473,8 @@ def decode_messages(
         if length[r] <= 0:
             status[r] = 1
             continue
-        lid = _layout_of(dearmour[buf[at]], buf, at, n_bits, dearmour)
+        _pack(buf, at, length[r], dearmour, words)
+        lid = _layout_of(dearmour[buf[at]], words, n_bits)
         if lid < 0 or n_bits < layouts[lid, 2]:
             status[r] = 1
             continue
@@ -460,10 +495,10 @@ def decode_messages(
                 fields[f, 4],
             )
             if kind == 2:
-                text_len[col, r] = _text(buf, at, dearmour, fstart, width // 6, text[col, r])
+                text_len[col, r] = _text(words, fstart, width // 6, text[col, r])
                 valid[n_int + n_float + col, r] = True
                 continue
-            raw = _bits(buf, at, dearmour, fstart, width)
+            raw = _bits(words, fstart, width)
             if kind == 0:
                 value = raw
                 if conv == _TABLE:
@@ -487,7 +522,5 @@ def decode_messages(
             floats[col, r] = x
             valid[n_int + col, r] = True
         if n_ext:
-            text_len[name_ext_slot, r] = _text(
-                buf, at, dearmour, 272, n_ext, text[name_ext_slot, r]
-            )
+            text_len[name_ext_slot, r] = _text(words, 272, n_ext, text[name_ext_slot, r])
             valid[n_int + n_float + name_ext_slot, r] = True

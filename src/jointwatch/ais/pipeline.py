@@ -10,10 +10,8 @@ and is capped, so memory stays bounded.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -23,6 +21,7 @@ import pyarrow.compute as pc
 from jointwatch.ais import kernels
 from jointwatch.ais.assembly import Assembler
 from jointwatch.ais.decoder import DECODED_SCHEMA, decode_packed
+from jointwatch.ais.dedupe import RecentKeys
 from jointwatch.ais.framing import Frames, frame_block, frame_lines
 
 __all__ = ["PIPELINE_SCHEMA", "AisPipeline", "IngestStats", "decode_lines", "dedupe_keys"]
@@ -33,8 +32,6 @@ PIPELINE_SCHEMA = DECODED_SCHEMA.append(pa.field("rx_time", pa.timestamp("us", t
 )
 
 _MAX_DEDUPE_KEYS = 2_000_000
-_DEDUPE_BATCH_MIN = 32  # fewer messages are decided one by one
-_COMPACT_AFTER = 4096  # deletions (plus a quarter of the size) before the key table is copied
 
 
 @dataclass
@@ -81,9 +78,7 @@ class AisPipeline:
         self.stats = IngestStats()
         self.assembler = Assembler(timeout_s=assembly_timeout_s)
         # hash(payload, fill bits) -> message time first heard; insertion order ~ time order.
-        self._recent: dict[int, float] = {}
-        self._holes = 0  # entries deleted from ``_recent`` since it was last copied
-        self._latest_s = -np.inf
+        self._recent = RecentKeys()  # keys of messages heard within the window
 
     def process(self, lines: Sequence[bytes | str], source: str, rx_time_s: float) -> pa.Table:
         """Turn one batch of raw lines into decoded rows (``PIPELINE_SCHEMA``); never raises
@@ -140,123 +135,22 @@ class AisPipeline:
         ``now_s`` (``float("inf")`` drops everything, at end of input)."""
         self.assembler.expire(now_s)
         self._take_assembly_counts()
-        self._forget_before(now_s - self.dedupe_window_s)
+        self._recent.forget(now_s - self.dedupe_window_s, _MAX_DEDUPE_KEYS)
 
     def _take_assembly_counts(self) -> None:
         for reason, count in self.assembler.take_rejected().items():
             self.stats.reject(reason, count)
 
-    def _forget_before(self, cutoff_s: float) -> None:
-        """Drop remembered messages from the oldest inserted on, up to the first one heard at
-        or after ``cutoff_s`` once no more than ``_MAX_DEDUPE_KEYS`` are left."""
-        recent = self._recent
-        size = len(recent)
-        drop = max(0, size - _MAX_DEDUPE_KEYS)  # over the cap: these go whatever their time
-        values = iter(recent.values())
-        deque(islice(values, drop), maxlen=0)
-        chunk = 16
-        while drop < size:
-            times = np.fromiter(islice(values, chunk), dtype=np.float64)
-            kept = np.flatnonzero(times >= cutoff_s)
-            if len(kept):
-                drop += int(kept[0])
-                break
-            drop += len(times)
-            chunk *= 8
-        if drop:
-            self._holes += drop
-            deque(map(recent.__delitem__, list(islice(recent, drop))), maxlen=0)
-        if self._holes > _COMPACT_AFTER + len(recent) // 4:
-            # A deleted entry leaves a hole that every walk from the oldest steps over until
-            # the dict is resized; copying it sheds them (at a cost shared by those deletions).
-            self._recent = dict(recent)
-            self._holes = 0
-
-    def _fresh(self, key_array: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Indices of messages not heard within the window; counts the others.
-
-        In effect, message by message: a message whose key (64-bit hash of payload and fill
-        bits) was remembered at a time no further than the window from its own is a duplicate;
-        any other is fresh and (re)inserted last with its time, so insertion order follows
-        time order. Keys seen once in the batch are decided together; only keys repeated
-        within the batch are walked one message at a time (and a small batch is, whole).
-        """
-        recent = self._recent
-        window = self.dedupe_window_s
-        n_messages = len(key_array)
-        keys: list[int] = key_array.tolist()
-        if n_messages < _DEDUPE_BATCH_MIN:
-            return self._fresh_one_by_one(keys, times)
-        times = np.asarray(times, dtype=np.float64)
-        known = np.fromiter(map(recent.__contains__, keys), dtype=np.bool_, count=n_messages)
-        first = np.full(n_messages, np.nan)
-        if known.any():
-            at = np.flatnonzero(known)
-            first[at] = np.array(list(map(recent.__getitem__, map(keys.__getitem__, at.tolist()))))
-        duplicate = known & (np.abs(times - first) <= window)
-        repeated = len(set(keys)) < n_messages
-        if repeated:
-            order = np.argsort(key_array, kind="stable")
-            same = key_array[order][1:] == key_array[order][:-1]
-            walk = np.zeros(n_messages, dtype=np.bool_)
-            walk[order[1:][same]] = True
-            walk[order[:-1][same]] = True
-            held: dict[int, float] = {}
-            time_list = times.tolist()
-            for index in np.flatnonzero(walk).tolist():
-                key = keys[index]
-                time_s = time_list[index]
-                seen = held[key] if key in held else recent.get(key)
-                if seen is not None and abs(time_s - seen) <= window:
-                    duplicate[index] = True
-                else:
-                    duplicate[index] = False
-                    held[key] = time_s
-        fresh = np.flatnonzero(~duplicate)
-        self.stats.duplicates += n_messages - len(fresh)
-        if len(fresh):
-            again = fresh[known[fresh]]
-            if len(again):  # heard before, outside the window: moves to the end
-                moved = {keys[i] for i in again.tolist()}
-                deque(map(recent.__delitem__, moved), maxlen=0)
-                self._holes += len(moved)
-            if len(fresh) == n_messages and not repeated:
-                recent.update(zip(keys, times.tolist(), strict=True))
-            else:
-                last = fresh
-                if repeated:  # a key fresh twice in the batch ends where it was last inserted
-                    _, from_end = np.unique(key_array[fresh][::-1], return_index=True)
-                    last = fresh[np.sort(len(fresh) - 1 - from_end)]
-                last_keys = map(keys.__getitem__, last.tolist())
-                recent.update(zip(last_keys, times[last].tolist(), strict=True))
-            fresh_times = times[fresh]
-            later = fresh_times[fresh_times > self._latest_s]
-            if len(later):
-                self._latest_s = float(later.max())
-        self._forget_before(self._latest_s - window)
+    def _fresh(self, keys: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Indices of messages not heard within the window; counts the others (the meaning
+        is in ``dedupe``'s docstring)."""
+        fresh = self._recent.fresh(keys, times, self.dedupe_window_s, _MAX_DEDUPE_KEYS)
+        self.stats.duplicates += len(keys) - len(fresh)
         return fresh
 
-    def _fresh_one_by_one(self, keys: list[int], times: np.ndarray) -> np.ndarray:
-        """``_fresh`` for a few messages, where deciding them together costs more."""
-        recent = self._recent
-        window = self.dedupe_window_s
-        fresh: list[int] = []
-        duplicates = 0
-        for index, (key, time_s) in enumerate(zip(keys, times.tolist(), strict=True)):
-            first = recent.get(key)
-            if first is not None and abs(time_s - first) <= window:
-                duplicates += 1
-                continue
-            if first is not None:
-                del recent[key]  # re-insert at the end so the dict stays in time order
-                self._holes += 1
-            recent[key] = time_s
-            fresh.append(index)
-            if time_s > self._latest_s:
-                self._latest_s = time_s
-        self.stats.duplicates += duplicates
-        self._forget_before(self._latest_s - window)
-        return np.asarray(fresh, dtype=np.int64)
+    @property
+    def _latest_s(self) -> float:
+        return float(self._recent.latest_s)
 
 
 def dedupe_keys(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> np.ndarray:
