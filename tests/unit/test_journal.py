@@ -37,3 +37,18 @@ def test_checkpoint_records_the_archive_parts_it_covers(tmp_path: Path) -> None:
     assert read_checkpoint_parts(tmp_path) == ["day=x/.part-a.tmp"]
     write_checkpoint(tmp_path, JournalPosition("2025-01-01/00.jnl", 20))
     assert read_checkpoint_parts(tmp_path) == []
+
+
+def test_a_block_is_journaled_exactly_as_its_lines(tmp_path: Path) -> None:
+    from jointwatch.ais.framing import block_lines
+
+    lines = [b"!AIVDM,1,1,,A,15MgK45P3@G?fl0E`JbR0OwT0@MS,0*4E", b"junk\tx", b"\\c:1*00\\!x"]
+    block = b"\r\n".join(lines) + b"\n\n" + b"x" * 2000 + b"\n"  # CRLF, blank, too long
+    by_lines, by_block = RawJournal(tmp_path / "a"), RawJournal(tmp_path / "b")
+    by_lines.append(lines, "rx\t1", 1_700_000_000.5)
+    joined, count = block_lines(block)
+    by_block.append_block(joined, "rx\t1", 1_700_000_000.5)
+    assert count == 3
+    files_a = sorted((tmp_path / "a").rglob("*.jnl"))
+    files_b = sorted((tmp_path / "b").rglob("*.jnl"))
+    assert [f.read_bytes() for f in files_a] == [f.read_bytes() for f in files_b]

@@ -86,3 +86,45 @@ async def test_open_source_stops_when_asked(tmp_path: Path) -> None:
     async with open_source(str(path), stop=stop) as source:
         got = [b async for b in source]
     assert sum(len(b.lines) for b in got) <= 10
+
+
+def _block_lines(path: Path, block_bytes: int, stats: SourceStats | None = None) -> list[bytes]:
+    """The lines of every block, as the block path reads them (via the journal's view)."""
+    from jointwatch.ais.framing import block_lines
+    from jointwatch.sources import iter_file_blocks
+
+    out: list[bytes] = []
+    for block in iter_file_blocks(path, block_bytes, stats=stats):
+        joined, count = block_lines(block.data)
+        lines = joined.split(b"\n")[:-1]
+        assert len(lines) == count
+        out.extend(lines)
+    return out
+
+
+def test_blocks_hold_the_same_lines_as_batches_whatever_the_block_size(tmp_path: Path) -> None:
+    # CRLF, blank lines, a last line without a newline; gzip and plain.
+    text = b"\r\n".join(_lines(50)) + b"\n\n\n" + b"\n".join(_lines(7)) + b"\nlast"
+    plain = tmp_path / "plain.nmea"
+    plain.write_bytes(text)
+    packed = tmp_path / "packed.nmea"
+    packed.write_bytes(gzip.compress(text))
+    for path in (plain, packed):
+        want = [line for batch in iter_file_batches(path, 13) for line in batch.lines]
+        for block_bytes in (1, 7, 100, 4096, 1 << 20):
+            assert _block_lines(path, block_bytes) == want, (path.name, block_bytes)
+
+
+def test_unfinished_long_lines_in_blocks_are_dropped_and_counted(tmp_path: Path) -> None:
+    from jointwatch.sources import iter_file_blocks
+
+    huge = b"x" * (5 * MAX_LINE_BYTES)
+    path = tmp_path / "long.nmea"
+    path.write_bytes(LINE + b"\n" + huge + b"\n" + LINE + b" 2\n" + huge)
+    stats = SourceStats()
+    got = _block_lines(path, 256, stats)
+    assert got == [LINE, LINE + b" 2"]
+    assert stats.dropped_too_long == 2
+    # Never more than a block plus one line held: no block is larger than that.
+    sizes = [len(block.data) for block in iter_file_blocks(path, 256)]
+    assert max(sizes) <= 256 + MAX_LINE_BYTES
