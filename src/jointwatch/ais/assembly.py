@@ -19,13 +19,12 @@ only itself, never another group — pyais issue 177).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from jointwatch.ais import kernels
-from jointwatch.ais.framing import Frames
+from jointwatch.ais.assembled import Assembled, BatchOut
+from jointwatch.ais.frames import Frames
 
 __all__ = ["ASSEMBLY_REASONS", "Assembled", "Assembler"]
 
@@ -38,40 +37,6 @@ ASSEMBLY_REASONS = (
 )
 
 _Key = tuple[object, ...]
-
-
-@dataclass
-class Assembled:
-    """Whole messages in arrival order (of their last part), column by column.
-
-    Payloads are spans of ``buf``; ``source_code`` indexes ``sources`` (-1: no TAG source).
-    """
-
-    buf: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
-    payload_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    payload_len: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    fill_bits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    tag_time_s: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
-    source_code: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    sources: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.payload_start)
-
-    @property
-    def payload(self) -> list[bytes]:
-        """Each payload as bytes (for readers and tests; the pipeline keeps spans)."""
-        data = self.buf.tobytes()
-        return [
-            data[a : a + n]
-            for a, n in zip(self.payload_start.tolist(), self.payload_len.tolist(), strict=True)
-        ]
-
-    @property
-    def tag_source(self) -> list[str | None]:
-        """Each message's TAG source, or None."""
-        names: list[str | None] = [*self.sources, None]
-        return [names[code] for code in self.source_code.tolist()]
 
 
 class _Group:
@@ -139,7 +104,7 @@ class Assembler:
         """
         self.expire(rx_time_s)
         single = frames.frag_total == 1
-        out = _Out(frames)
+        out = BatchOut(frames)
         out.take(np.flatnonzero(single))
         if not single.all():
             multi = np.flatnonzero(~single)
@@ -212,7 +177,7 @@ class Assembler:
         return keys
 
     def _walk(
-        self, frames: Frames, rows: np.ndarray, source: str, rx_time_s: float, out: _Out
+        self, frames: Frames, rows: np.ndarray, source: str, rx_time_s: float, out: BatchOut
     ) -> None:
         """Add the parts one by one, as they arrived."""
         if not len(rows):
@@ -351,100 +316,3 @@ def _keys(frames: Frames, rows: np.ndarray, total: np.ndarray) -> np.ndarray:
         frames.channel_code[rows].astype(np.int64), frames.seq_id[rows].astype(np.int64), total
     )
     return np.where(group >= 0, _group_key(group, total), by_seq)
-
-
-class _Out:
-    """The messages of one batch as they are found, put in arrival order at the end."""
-
-    def __init__(self, frames: Frames) -> None:
-        self.frames = frames
-        self.rows: list[np.ndarray] = []
-        self.starts: list[np.ndarray] = []
-        self.lengths: list[np.ndarray] = []
-        self.fills: list[np.ndarray] = []
-        self.times: list[np.ndarray] = []
-        self.codes: list[np.ndarray] = []
-        self.extra: list[np.ndarray] = []  # joined payloads, after the frames' buffer
-        self.extra_size = 0
-        self.sources = list(frames.sources)
-        self._walked: list[tuple[int, bytes, int, float, str | None]] = []
-
-    def take(self, rows: np.ndarray) -> None:
-        """Single-sentence messages: their payload spans as they are."""
-        f = self.frames
-        self.rows.append(rows)
-        self.starts.append(f.payload_start[rows])
-        self.lengths.append(f.payload_len[rows])
-        self.fills.append(f.fill_bits[rows].astype(np.int64))
-        self.times.append(f.tag_time_s[rows])
-        self.codes.append(f.source_code[rows])
-
-    def join(self, parts: np.ndarray) -> None:
-        """Messages whose rows (messages x parts) are complete: their payloads joined."""
-        f = self.frames
-        flat = parts.ravel()
-        lengths = f.payload_len[flat]
-        joined = np.zeros(int(lengths.sum()), dtype=np.uint8)
-        kernels.gather(f.buf, f.payload_start[flat], lengths, joined)
-        per_message = lengths.reshape(parts.shape).sum(axis=1)
-        self.rows.append(parts[:, -1])
-        self.starts.append(len(f.buf) + self.extra_size + np.cumsum(per_message) - per_message)
-        self.lengths.append(per_message)
-        self.extra.append(joined)
-        self.extra_size += len(joined)
-        self.fills.append(f.fill_bits[parts[:, -1]].astype(np.int64))
-        # The group's time and source are those of its first part that carries one.
-        times = f.tag_time_s[parts]
-        has_time = ~np.isnan(times)
-        first = np.argmax(has_time, axis=1)
-        self.times.append(
-            np.where(has_time.any(axis=1), times[np.arange(len(parts)), first], np.nan)
-        )
-        codes = f.source_code[parts]
-        has_code = codes >= 0
-        first = np.argmax(has_code, axis=1)
-        self.codes.append(np.where(has_code.any(axis=1), codes[np.arange(len(parts)), first], -1))
-
-    def add(self, row: int, payload: bytes, fill: int, time_s: float, source: str | None) -> None:
-        """One message the walk completed."""
-        self._walked.append((row, payload, fill, time_s, source))
-
-    def assembled(self) -> Assembled:
-        if self._walked:
-            walked_rows, payloads, fills, times, names = zip(*self._walked, strict=True)
-            lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
-            base = len(self.frames.buf) + self.extra_size
-            self.rows.append(np.asarray(walked_rows, dtype=np.int64))
-            self.starts.append(base + np.cumsum(lengths) - lengths)
-            self.lengths.append(lengths)
-            self.extra.append(np.frombuffer(b"".join(payloads), dtype=np.uint8))
-            self.fills.append(np.asarray(fills, dtype=np.int64))
-            self.times.append(np.asarray(times, dtype=np.float64))
-            index = {name: code for code, name in enumerate(self.sources)}
-            codes = []
-            for name in names:
-                if name is not None and name not in index:
-                    index[name] = len(self.sources)
-                    self.sources.append(name)
-                codes.append(-1 if name is None else index[name])
-            self.codes.append(np.asarray(codes, dtype=np.int64))
-        rows = np.concatenate(self.rows) if self.rows else np.zeros(0, np.int64)
-        order = np.argsort(rows, kind="stable")
-        buf = self.frames.buf
-        if self.extra:
-            buf = np.concatenate([buf, *self.extra])
-
-        def pick(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-            if not parts:
-                return np.zeros(0, dtype)
-            return np.concatenate(parts).astype(dtype, copy=False)[order]
-
-        return Assembled(
-            buf=buf,
-            payload_start=pick(self.starts, np.int64),
-            payload_len=pick(self.lengths, np.int64),
-            fill_bits=pick(self.fills, np.int64),
-            tag_time_s=pick(self.times, np.float64),
-            source_code=pick(self.codes, np.int64),
-            sources=self.sources,
-        )

@@ -1,9 +1,9 @@
-"""Batch AIS payload decoder: NumPy bit extraction for the common types, pyais for the rest.
+"""Batch AIS payload decoder: a compiled table walk for the common types, pyais for the rest.
 
-Why vectorised: a watch centre ingests tens of thousands of sentences a second and nearly all
-of them are a handful of fixed-layout message types. Decoding those column-wise (one NumPy
-operation per field over every message of a type) is far cheaper than building a Python
-object per message. The values must stay identical to pyais 3.3.1's
+Why compiled: a watch centre ingests tens of thousands of sentences a second and nearly all
+of them are a handful of fixed-layout message types. Decoding those in one compiled loop
+(``decode_kernels``) into column buffers is far cheaper than building a Python object per
+message. The values must stay identical to pyais 3.3.1's
 ``decode(...).asdict(enum_as_int=True)`` so that anybody can check us against the reference
 decoder; ``tests/unit/test_ais_differential.py`` does exactly that.
 
@@ -27,7 +27,15 @@ from pyais.bit_vector import bit_vector as _pyais_bit_vector
 from pyais.constants import EpfdType, ManeuverIndicator, NavAid, NavigationStatus, ShipType
 from pyais.messages import MSG_CLASS as _PYAIS_MSG_CLASS
 
-from jointwatch.ais import kernels
+from jointwatch.ais import decode_kernels
+from jointwatch.ais.columns import (
+    _KIND,
+    _NUMPY_DTYPE,
+    _ORDER,
+    DECODED_SCHEMA,
+    VECTORISED_TYPES,
+    _arrow_type,
+)
 from jointwatch.ais.layouts import (
     LAYOUT_5,
     LAYOUT_19,
@@ -50,139 +58,6 @@ __all__ = [
     "decode_packed",
     "decode_payloads",
 ]
-
-_INT_COLUMNS = [
-    "msg_type",
-    "repeat",
-    "mmsi",
-    "status",
-    "heading",
-    "second",
-    "maneuver",
-    "radio",
-    "year",
-    "month",
-    "day",
-    "hour",
-    "minute",
-    "epfd",
-    "ais_version",
-    "imo",
-    "ship_type",
-    "to_bow",
-    "to_stern",
-    "to_port",
-    "to_starboard",
-    "partno",
-    "model",
-    "serial",
-    "mothership_mmsi",
-    "aid_type",
-]
-_FLOAT_COLUMNS = ["turn", "speed", "lon", "lat", "course", "draught"]
-_BOOL_COLUMNS = [
-    "accuracy",
-    "raim",
-    "dte",
-    "cs",
-    "display",
-    "dsc",
-    "band",
-    "msg22",
-    "assigned",
-    "off_position",
-    "virtual_aid",
-    "gnss",
-]
-_STR_COLUMNS = ["callsign", "shipname", "destination", "vendorid", "name", "name_ext"]
-
-#: Column order follows pyais's field order for the common types, so a reader sees the
-#: position-report fields first.
-_ORDER = [
-    "msg_type",
-    "repeat",
-    "mmsi",
-    "status",
-    "turn",
-    "speed",
-    "accuracy",
-    "lon",
-    "lat",
-    "course",
-    "heading",
-    "second",
-    "maneuver",
-    "raim",
-    "radio",
-    "year",
-    "month",
-    "day",
-    "hour",
-    "minute",
-    "epfd",
-    "ais_version",
-    "imo",
-    "callsign",
-    "shipname",
-    "ship_type",
-    "to_bow",
-    "to_stern",
-    "to_port",
-    "to_starboard",
-    "draught",
-    "destination",
-    "dte",
-    "partno",
-    "vendorid",
-    "model",
-    "serial",
-    "mothership_mmsi",
-    "cs",
-    "display",
-    "dsc",
-    "band",
-    "msg22",
-    "assigned",
-    "aid_type",
-    "name",
-    "off_position",
-    "virtual_aid",
-    "name_ext",
-    "gnss",
-]
-
-
-def _arrow_type(name: str) -> pa.DataType:
-    if name in _INT_COLUMNS:
-        return pa.int64()
-    if name in _FLOAT_COLUMNS:
-        return pa.float64()
-    if name in _BOOL_COLUMNS:
-        return pa.bool_()
-    return pa.string()
-
-
-#: Every decoded column, named as pyais names the field, plus ``extra`` (JSON of the fields a
-#: non-vectorised message type has beyond these columns).
-DECODED_SCHEMA = pa.schema(
-    [pa.field(name, _arrow_type(name)) for name in _ORDER] + [pa.field("extra", pa.string())]
-)
-VECTORISED_TYPES = frozenset({1, 2, 3, 4, 5, 18, 19, 21, 24, 27})
-
-_NUMPY_DTYPE = {"int": np.int64, "float": np.float64, "bool": np.bool_}
-
-
-def _column_kind(name: str) -> str:
-    if name in _INT_COLUMNS:
-        return "int"
-    if name in _FLOAT_COLUMNS:
-        return "float"
-    if name in _BOOL_COLUMNS:
-        return "bool"
-    return "str"
-
-
-_KIND = {name: _column_kind(name) for name in _ORDER}
 
 
 def _armour_table() -> np.ndarray:
@@ -240,7 +115,7 @@ _FLOAT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] ==
 _TEXT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] == "str")}
 _TEXT_WIDTH = 20  # characters of the longest text field
 
-#: The layouts in the order ``kernels._layout_of`` numbers them.
+#: The layouts in the order ``decode_kernels._layout_of`` numbers them.
 _LAYOUTS = (
     LAYOUT_POS_A,
     LAYOUT_BASE,
@@ -487,7 +362,7 @@ def decode_packed(
     columns = _Columns(n_rows)
     status = np.zeros(n_rows, dtype=np.uint8)
     if n_rows:
-        kernels.decode_messages(
+        decode_kernels.decode_messages(
             buf,
             np.ascontiguousarray(start, dtype=np.int64),
             np.ascontiguousarray(length, dtype=np.int64),
