@@ -195,12 +195,7 @@ class IngestService:
         with self._lock:
             if self.journal is not None and not self._replaying:
                 self.journal.append(lines, source, rx)
-            decoded = self.pipeline.process(lines, source, rx)
-            batch = split_decoded(decoded)
-            for reason, count in batch.rejected.items():
-                self._picture_rejected[reason] = self._picture_rejected.get(reason, 0) + count
-            changed = self._apply(batch.positions, batch.static)
-        return BatchResult(len(lines), decoded.num_rows, batch.positions.num_rows, changed)
+            return self._picture_locked(len(lines), self.pipeline.process(lines, source, rx))
 
     def ingest_block(
         self, block: bytes, source: str, rx_time_s: float | None = None
@@ -214,11 +209,14 @@ class IngestService:
                 self.journal.append_block(joined, source, rx)
             lines_before = self.pipeline.stats.lines_read
             decoded = self.pipeline.process_block(block, source, rx)
-            n_lines = self.pipeline.stats.lines_read - lines_before
-            batch = split_decoded(decoded)
-            for reason, count in batch.rejected.items():
-                self._picture_rejected[reason] = self._picture_rejected.get(reason, 0) + count
-            changed = self._apply(batch.positions, batch.static)
+            return self._picture_locked(self.pipeline.stats.lines_read - lines_before, decoded)
+
+    def _picture_locked(self, n_lines: int, decoded: pa.Table) -> BatchResult:
+        """Split a decoded batch for the picture, count what it drops, and apply it."""
+        batch = split_decoded(decoded)
+        for reason, count in batch.rejected.items():
+            self._picture_rejected[reason] = self._picture_rejected.get(reason, 0) + count
+        changed = self._apply(batch.positions, batch.static)
         return BatchResult(n_lines, decoded.num_rows, batch.positions.num_rows, changed)
 
     def ingest_tables(self, positions: pa.Table, static: pa.Table) -> BatchResult:
