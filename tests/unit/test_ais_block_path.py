@@ -51,3 +51,13 @@ def test_blocks_and_lines_give_the_same_table_and_counters() -> None:
         assert got == want
         assert by_block.stats.as_dict() == by_lines.stats.as_dict()
         assert by_block.stats.decoded > 2_000
+
+
+def test_over_long_lines_of_a_block_are_counted_as_too_long() -> None:
+    single = [s.encode() for s in corpus_sentences(50, seed=3) if s.startswith("!AIVDM,1,1")]
+    block = single[0] + b"\n" + b"x" * 5_000 + b"\n" + single[1] + b"\r\n"
+    pipeline = AisPipeline()
+    table = pipeline.process_block(block, "rx", 1_764_000_100.0)
+    assert table.num_rows == 2
+    assert pipeline.stats.lines_read == 3
+    assert pipeline.stats.rejected == {"too_long": 1}

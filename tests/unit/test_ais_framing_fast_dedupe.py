@@ -86,7 +86,7 @@ def run_both(
             reference.forget_before(flush_s - window_s)
             ours.flush(flush_s)
         assert list(ours._recent.items()) == list(reference.recent.items())
-        assert ours._latest_s == reference.latest_s
+        assert ours._recent.latest_s == reference.latest_s
         assert ours.stats.duplicates == reference.duplicates
 
 

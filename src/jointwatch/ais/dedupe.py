@@ -133,9 +133,6 @@ class RecentKeys:
         self._state = np.zeros(4, dtype=np.int64)
         self.latest_s = -np.inf
 
-    def __len__(self) -> int:
-        return int(self._state[_LIVE])
-
     def items(self) -> list[tuple[int, float]]:
         """(key, time) of every remembered key, oldest inserted first (for tests)."""
         head, tail = int(self._state[_HEAD]), int(self._state[_TAIL])

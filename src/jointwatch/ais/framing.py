@@ -215,34 +215,35 @@ def frame_lines(lines: Sequence[bytes | str], source: str, rx_time_s: float) -> 
 
 def frame_block(block: bytes, rx_time_s: float) -> Frames:
     """``frame_lines`` for a block of text as a stream delivers it: lines end at '\\n' (a
-    '\\r' before it is removed), empty lines are skipped, and lines longer than
-    ``MAX_LINE_BYTES`` are dropped and counted in ``dropped_too_long``, as the line
-    splitter of every source does. No Python object is made per line."""
-    buf = np.frombuffer(block, dtype=np.uint8)
-    starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
-    ends = np.empty_like(starts)
-    n_lines, too_long = kernels.line_bounds(buf, MAX_LINE_BYTES, starts, ends)
-    starts, ends = starts[:n_lines], ends[:n_lines]
+    '\\r' before it is removed) and empty lines are skipped, as the line splitter of every
+    source does. Lines longer than ``MAX_LINE_BYTES`` are dropped, as the splitter drops
+    them, and counted in ``dropped_too_long``. No Python object is made per line."""
+    buf, starts, ends, too_long = _block_bounds(block)
 
     def line_at(index: int) -> bytes:
         return block[int(starts[index]) : int(ends[index])]
 
-    frames = _frame(buf, starts, ends, line_at, rx_time_s) if n_lines else Frames()
-    frames.dropped_too_long = int(too_long)
+    frames = _frame(buf, starts, ends, line_at, rx_time_s) if len(starts) else Frames()
+    frames.dropped_too_long = too_long
     return frames
 
 
 def block_lines(block: bytes) -> tuple[bytes, int]:
     """The lines ``frame_block`` reads from a block, joined by (and ending in) '\\n', and
     how many there are: what a journal records."""
+    buf, starts, ends, _ = _block_bounds(block)
+    out = np.full(int((ends - starts).sum()) + len(starts), 10, dtype=np.uint8)
+    kernels.gather(buf, starts, ends - starts, out, 1)
+    return out.tobytes(), len(starts)
+
+
+def _block_bounds(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The block as bytes, where each kept line starts and ends, and how many were too long."""
     buf = np.frombuffer(block, dtype=np.uint8)
     starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
     ends = np.empty_like(starts)
-    n_lines, _ = kernels.line_bounds(buf, MAX_LINE_BYTES, starts, ends)
-    starts, ends = starts[:n_lines], ends[:n_lines]
-    out = np.full(int((ends - starts).sum()) + n_lines, 10, dtype=np.uint8)
-    kernels.gather_lines(buf, starts, ends - starts, out)
-    return out.tobytes(), n_lines
+    n_lines, too_long = kernels.line_bounds(buf, MAX_LINE_BYTES, starts, ends)
+    return buf, starts[:n_lines], ends[:n_lines], int(too_long)
 
 
 def _join(lines: Sequence[bytes | str]) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,6 @@ import numpy as np
 __all__ = [
     "frame",
     "gather",
-    "gather_lines",
     "intern",
     "line_bounds",
     "payload_hashes",
@@ -331,20 +330,13 @@ def payload_hashes(
 
 
 @_jit
-def gather(buf: np.ndarray, start: np.ndarray, length: np.ndarray, out: np.ndarray) -> None:
-    """Copy the spans one after another into ``out`` (joins the parts of messages)."""
+def gather(
+    buf: np.ndarray, start: np.ndarray, length: np.ndarray, out: np.ndarray, gap: int
+) -> None:
+    """Copy the spans one after another into ``out``, skipping ``gap`` bytes after each
+    (0 joins the parts of messages; 1 leaves room for the newlines ``out`` comes filled with)."""
     at = 0
     for i in range(len(start)):
         size = length[i]
         out[at : at + size] = buf[start[i] : start[i] + size]
-        at += size
-
-
-@_jit
-def gather_lines(buf: np.ndarray, start: np.ndarray, length: np.ndarray, out: np.ndarray) -> None:
-    """``gather`` leaving one byte after each span (``out`` comes filled with newlines)."""
-    at = 0
-    for i in range(len(start)):
-        size = length[i]
-        out[at : at + size] = buf[start[i] : start[i] + size]
-        at += size + 1
+        at += size + gap

@@ -91,7 +91,9 @@ class AisPipeline:
         return self._process(frame_block(block, rx_time_s), source, rx_time_s)
 
     def _process(self, frames: Frames, source: str, rx_time_s: float) -> pa.Table:
-        self.stats.lines_read += frames.lines_read
+        # Lines a block held that were too long are framing rejections like any other.
+        self.stats.lines_read += frames.lines_read + frames.dropped_too_long
+        self.stats.reject("too_long", frames.dropped_too_long)
         self.stats.sentences_ok += len(frames)
         for reason, count in frames.rejected.items():
             self.stats.reject(reason, count)
@@ -147,10 +149,6 @@ class AisPipeline:
         fresh = self._recent.fresh(keys, times, self.dedupe_window_s, _MAX_DEDUPE_KEYS)
         self.stats.duplicates += len(keys) - len(fresh)
         return fresh
-
-    @property
-    def _latest_s(self) -> float:
-        return float(self._recent.latest_s)
 
 
 def dedupe_keys(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> np.ndarray:

@@ -147,7 +147,7 @@ def iter_file_blocks(
     A line that would not fit is carried into the next block; an unfinished line longer
     than ``max_line_bytes`` is dropped (counted in ``stats.dropped_too_long``) and reading
     resumes after its line end, as the line splitter does. Complete over-long lines stay in
-    the block: framing drops and counts them the same way.
+    the block: ``AisPipeline.process_block`` drops them and counts them as ``too_long``.
     """
     if block_bytes < 1:
         raise ValueError("block_bytes must be at least 1")
