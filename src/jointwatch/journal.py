@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 __all__ = [
     "JournalPosition",
@@ -27,6 +27,7 @@ __all__ = [
     "RawJournal",
     "iter_journal",
     "read_checkpoint",
+    "read_checkpoint_counters",
     "read_checkpoint_parts",
     "write_checkpoint",
 ]
@@ -138,45 +139,78 @@ def _journal_files(root: Path) -> list[Path]:
     return sorted(root.glob("*/*.jnl")) if root.is_dir() else []
 
 
-def read_checkpoint(root: Path) -> JournalPosition | None:
-    """The journal position up to which a node's store is known to be complete."""
+def _checkpoint_record(root: Path) -> dict[str, Any] | None:
+    """The last checkpoint as written, or None when there is none yet."""
     try:
         data = json.loads((root / CHECKPOINT).read_text())
-        return JournalPosition(str(data["file"]), int(data["offset"]))
     except FileNotFoundError:
         return None
+    except ValueError as exc:
+        raise ValueError(f"unreadable journal checkpoint {root / CHECKPOINT}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"unreadable journal checkpoint {root / CHECKPOINT}: not an object")
+    return data
+
+
+def read_checkpoint(root: Path) -> JournalPosition | None:
+    """The journal position up to which a node's store is known to be complete."""
+    data = _checkpoint_record(root)
+    if data is None:
+        return None
+    try:
+        return JournalPosition(str(data["file"]), int(data["offset"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"unreadable journal checkpoint {root / CHECKPOINT}: {exc}") from exc
 
 
 def read_checkpoint_parts(root: Path) -> list[str]:
     """The archive parts the last checkpoint recorded as prepared (see ``write_checkpoint``)."""
-    try:
-        data = json.loads((root / CHECKPOINT).read_text())
-    except FileNotFoundError:
-        return []
-    except ValueError as exc:
-        raise ValueError(f"unreadable journal checkpoint {root / CHECKPOINT}: {exc}") from exc
-    parts = data.get("archive_parts", []) if isinstance(data, dict) else []
+    data = _checkpoint_record(root)
+    parts = data.get("archive_parts", []) if data is not None else []
     return [str(part) for part in parts]
 
 
+def read_checkpoint_counters(root: Path) -> dict[str, int] | None:
+    """The ingest counters the last checkpoint recorded, or None if it recorded none.
+
+    None covers both no checkpoint and one written before checkpoints held counters: the
+    caller then falls back to the counters in the database.
+    """
+    data = _checkpoint_record(root)
+    if data is None or data.get("counters") is None:
+        return None
+    try:
+        return {str(name): int(value) for name, value in data["counters"].items()}
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unreadable journal checkpoint {root / CHECKPOINT}: {exc}") from exc
+
+
 def write_checkpoint(
-    root: Path, position: JournalPosition, archive_parts: Sequence[str] = ()
+    root: Path,
+    position: JournalPosition,
+    archive_parts: Sequence[str] = (),
+    counters: Mapping[str, int] | None = None,
 ) -> None:
     """Record a checkpoint atomically (write, fsync, rename): a crash leaves old or new.
 
     ``archive_parts`` are archive files prepared (written, not yet visible) for this
     checkpoint: recovery publishes them, and deletes prepared files no checkpoint names, so
     the archive never holds a line the journal will replay.
+
+    ``counters`` are the node's ingest totals up to ``position``. They live in this record,
+    not only in the database, because the two must change in one atomic step: totals saved
+    without their position (or the reverse) make recovery count replayed lines twice (or
+    never).
     """
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / (CHECKPOINT + ".tmp")
-    record = {
+    record: dict[str, Any] = {
         "file": position.file,
         "offset": position.offset,
         "archive_parts": list(archive_parts),
     }
+    if counters is not None:
+        record["counters"] = {str(name): int(value) for name, value in counters.items()}
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(record, fh)
         fh.flush()

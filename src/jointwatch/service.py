@@ -31,6 +31,7 @@ from jointwatch.journal import (
     RawJournal,
     iter_journal,
     read_checkpoint,
+    read_checkpoint_counters,
     read_checkpoint_parts,
     write_checkpoint,
 )
@@ -81,7 +82,7 @@ class IngestService:
         )
         self.journal = RawJournal(settings.data_dir / "journal") if settings.journal else None
         # Counters persisted by earlier runs; this run's counts are added on top.
-        self._base_counters = self.counter_repo.load()
+        self._base_counters = self._saved_counters()
         self._picture_rejected: dict[str, int] = {}
         self._csv_rows = 0
         self._positions = 0
@@ -102,6 +103,20 @@ class IngestService:
                 load_params(settings.detect_config), self._zones(), shore=shore_index()
             )
         self.recovered_lines = self._recover() if self.journal is not None else 0
+
+    def _saved_counters(self) -> dict[str, int]:
+        """The totals up to the last checkpoint: the checkpoint's own copy when it has one.
+
+        Why not the database: it is written after the checkpoint (see ``_checkpoint_locked``),
+        so after a kill between the two it lags the journal position recovery replays from.
+        Without a journal, or with a checkpoint from before checkpoints held counters, the
+        database copy is the only one.
+        """
+        if self.journal is not None:
+            counters = read_checkpoint_counters(self.journal.root)
+            if counters is not None:
+                return counters
+        return self.counter_repo.load()
 
     def _zones(self) -> list[Zone]:
         """Stored zones; a node with none stores those of ``settings.zones_file``."""
@@ -158,7 +173,8 @@ class IngestService:
         """Replay the journal written after the last checkpoint (the node did not stop cleanly).
 
         Why this is exact: the archive, the vessel rows and the counters are saved together
-        with the checkpoint, so what lies after it reached none of them.
+        with the checkpoint (the counters inside it), so what lies after it reached none of
+        them; vessel rows it did reach are upserted again harmlessly.
         """
         assert self.journal is not None
         lines = 0
@@ -293,7 +309,10 @@ class IngestService:
         """Archive, vessels and counters to disk, then mark the journal position they cover.
 
         Counters are saved only here so that a crash followed by recovery counts every
-        journaled line exactly once.
+        journaled line exactly once: they go into the checkpoint record itself, in the same
+        atomic rename as its position, and only then to the database (what queries and other
+        tools read). A kill between the two leaves the database behind, never ahead; the
+        next start takes the checkpoint's copy (``_saved_counters``) and rewrites it.
         """
         if self._replaying:
             position = self._replay_position
@@ -304,9 +323,11 @@ class IngestService:
         # (recovery finishes or discards what a kill interrupted; see ``_recover``).
         prepared = self.archive.prepare()
         self._save_vessels_locked()
-        self.counter_repo.save(self._counters_locked())
+        counters = self._counters_locked()
         if position is not None and self.journal is not None:
-            write_checkpoint(self.journal.root, position, self.archive.relative(prepared))
+            parts = self.archive.relative(prepared)
+            write_checkpoint(self.journal.root, position, parts, counters=counters)
+        self.counter_repo.save(counters)
         self.archive.publish(prepared)
         self._last_archive_flush = time.monotonic()
 

@@ -39,6 +39,17 @@ def test_checkpoint_records_the_archive_parts_it_covers(tmp_path: Path) -> None:
     assert read_checkpoint_parts(tmp_path) == []
 
 
+def test_checkpoint_records_counters_and_reads_none_when_it_has_none(tmp_path: Path) -> None:
+    from jointwatch.journal import JournalPosition, read_checkpoint_counters, write_checkpoint
+
+    assert read_checkpoint_counters(tmp_path) is None
+    write_checkpoint(tmp_path, JournalPosition("2025-01-01/00.jnl", 10))  # as before counters
+    assert read_checkpoint_counters(tmp_path) is None
+    counters = {"sentences_read": 7, "rejected.checksum": 2}
+    write_checkpoint(tmp_path, JournalPosition("2025-01-01/00.jnl", 20), counters=counters)
+    assert read_checkpoint_counters(tmp_path) == counters
+
+
 def test_a_block_is_journaled_exactly_as_its_lines(tmp_path: Path) -> None:
     from jointwatch.ais.framing import block_lines
 
