@@ -9,7 +9,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import corpus_file, measure, write_result
+from common import TRAFFIC, corpus_file, measure, write_result
 
 
 def pyais_decode(path: Path) -> int:
@@ -55,14 +55,15 @@ def jointwatch_positions(path: Path) -> int:
     return positions
 
 
-def run(size: int, runs: int) -> dict[str, Any]:
-    path = corpus_file(size)
+def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
+    path = corpus_file(size, traffic=traffic)
     peer = measure(lambda: pyais_decode(path), runs)
     ours = measure(lambda: jointwatch_decode(path), runs)
     positions = jointwatch_positions(path)
     result = {
         "benchmark": "B1 decode",
         "sentences": size,
+        "traffic": traffic,
         "pyais": peer,
         "jointwatch": ours,
         "ratio": ours["rate_per_s"] / peer["rate_per_s"],
@@ -71,7 +72,7 @@ def run(size: int, runs: int) -> dict[str, Any]:
         "file_bytes": path.stat().st_size,
         "jointwatch_bytes_per_s": path.stat().st_size / ours["median_s"],
     }
-    write_result("b1", result)
+    write_result("b1" if traffic == "fleet" else f"b1-{traffic}", result)
     return result
 
 
@@ -79,8 +80,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--traffic", choices=TRAFFIC, default="fleet", help="corpus (see common.corpus_file)"
+    )
     args = parser.parse_args()
-    r = run(args.size, args.runs)
+    r = run(args.size, args.runs, args.traffic)
     print(
         f"| B1 decode, {r['sentences']:,} sentences | pyais {r['pyais']['rate_per_s']:,.0f}/s "
         f"| JointWatch {r['jointwatch']['rate_per_s']:,.0f}/s | {r['ratio']:.2f}x "

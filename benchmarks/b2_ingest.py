@@ -13,7 +13,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from b1_decode import pyais_decode
-from common import corpus_file, measure, write_result
+from common import TRAFFIC, corpus_file, measure, write_result
 
 
 def jointwatch_ingest(path: Path) -> int:
@@ -34,18 +34,19 @@ def jointwatch_ingest(path: Path) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run(size: int, runs: int) -> dict[str, Any]:
-    path = corpus_file(size)
+def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
+    path = corpus_file(size, traffic=traffic)
     peer = measure(lambda: pyais_decode(path), runs)
     ours = measure(lambda: jointwatch_ingest(path), runs)
     result = {
         "benchmark": "B2 ingest end to end, all detectors on",
         "sentences": size,
+        "traffic": traffic,
         "pyais_decode_only": peer,
         "jointwatch_ingest": ours,
         "ratio": ours["rate_per_s"] / peer["rate_per_s"],
     }
-    write_result("b2", result)
+    write_result("b2" if traffic == "fleet" else f"b2-{traffic}", result)
     return result
 
 
@@ -53,8 +54,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--traffic", choices=TRAFFIC, default="fleet", help="corpus (see common.corpus_file)"
+    )
     args = parser.parse_args()
-    r = run(args.size, args.runs)
+    r = run(args.size, args.runs, args.traffic)
     print(
         f"| B2 ingest, {r['sentences']:,} sentences | pyais decode-only "
         f"{r['pyais_decode_only']['rate_per_s']:,.0f}/s | JointWatch end to end "

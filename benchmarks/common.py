@@ -20,31 +20,51 @@ CORPUS_DIR = HERE / "corpus"
 RESULTS_DIR = HERE / "results"
 START_S = 1_764_000_000  # 2025-11-24T16:00:00Z: corpus receive times start here
 STATIONS = ("rx-vungtau", "rx-danang", "rx-manila", "rx-spore")
+TRAFFIC = ("fleet", "random")
 
 
-def corpus_file(n_sentences: int, seed: int = 42) -> Path:
-    """The B1 workload as a file of TAG-blocked sentences, generated once and cached."""
+def corpus_file(n_sentences: int, seed: int = 42, traffic: str = "fleet") -> Path:
+    """The B1/B2 workload as a file of TAG-blocked sentences, generated once and cached.
+
+    ``traffic="fleet"`` (the default): 5,000 transmitters on plausible tracks, 400 messages
+    a second (``jointwatch.exercise.fleet_corpus``). ``traffic="random"``: every message from a
+    random vessel at a random place, 30 a second: the decoder's stress case, and end to end
+    an alert storm (nearly every message a new vessel or an impossible jump).
+    """
     from jointwatch.ais import with_tag_block
     from jointwatch.ais.corpus import corpus_sentences
+    from jointwatch.exercise.fleet_corpus import fleet_sentences
 
-    path = CORPUS_DIR / f"b1-{n_sentences}-{seed}.nmea"
+    if traffic not in TRAFFIC:
+        raise ValueError(f"traffic must be one of {TRAFFIC}, got {traffic!r}")
+    name = (
+        f"b1-{n_sentences}-{seed}.nmea"
+        if traffic == "random"
+        else (f"b1-{traffic}-{n_sentences}-{seed}.nmea")
+    )
+    path = CORPUS_DIR / name
     if path.exists():
         return path
     CORPUS_DIR.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    sentences = corpus_sentences(n_sentences, seed=seed)
+    if traffic == "fleet":
+        timed = fleet_sentences(n_sentences, seed=seed, start_s=START_S)
+    else:
+        # About 30 sentences a second of receive time.
+        timed = [
+            (START_S + index // 30, s)
+            for index, s in enumerate(corpus_sentences(n_sentences, seed=seed))
+        ]
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as fh:
-        for index, sentence in enumerate(sentences):
-            # About 30 sentences a second of receive time, spread over four stations.
+        for index, (stamp, sentence) in enumerate(timed):
             if sentence.startswith("!AIVDM,2,2"):
                 fh.write(sentence + "\n")  # later parts carry no TAG block, as real feeds
                 continue
-            stamp = START_S + index // 30
             station = STATIONS[index % len(STATIONS)]
             fh.write(with_tag_block(sentence, c=stamp, s=station) + "\n")
     tmp.rename(path)
-    print(f"generated {len(sentences):,} sentences in {time.perf_counter() - started:.1f} s")
+    print(f"generated {len(timed):,} {traffic} sentences in {time.perf_counter() - started:.1f} s")
     return path
 
 

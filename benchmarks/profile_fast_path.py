@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import corpus_file, write_result
+from common import TRAFFIC, corpus_file, write_result
 
 
 def _stages() -> list[tuple[str, Callable[[bytes, Any], None]]]:
@@ -66,11 +66,11 @@ def _stages() -> list[tuple[str, Callable[[bytes, Any], None]]]:
     ]
 
 
-def run(size: int, runs: int) -> dict[str, Any]:
+def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
     from jointwatch.ais import AisPipeline
     from jointwatch.sources import iter_file_blocks
 
-    path = corpus_file(size)
+    path = corpus_file(size, traffic=traffic)
     rows = []
     for name, stage in _stages():
         seconds = []
@@ -85,10 +85,11 @@ def run(size: int, runs: int) -> dict[str, Any]:
     result = {
         "benchmark": "fast path stages",
         "sentences": size,
+        "traffic": traffic,
         "file_bytes": path.stat().st_size,
         "stages": rows,
     }
-    write_result("profile", result)
+    write_result("profile" if traffic == "fleet" else f"profile-{traffic}", result)
     return result
 
 
@@ -96,8 +97,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--traffic", choices=TRAFFIC, default="fleet", help="corpus (see common.corpus_file)"
+    )
     args = parser.parse_args()
-    result = run(args.size, args.runs)
+    result = run(args.size, args.runs, args.traffic)
     mib = result["file_bytes"] / 2**20
     print(f"| stage ({args.size:,} sentences, {mib:.0f} MiB) | best of runs | sentences/s |")
     print("| --- | --- | --- |")
