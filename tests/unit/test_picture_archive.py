@@ -191,3 +191,24 @@ def test_recover_publishes_named_parts_and_deletes_the_others(tmp_path: Path) ->
     assert reopened.count() == 2
     assert not any(path.exists() for path in orphan)
     assert reopened.recover(archive.relative(named)) == (0, 0)  # idempotent
+
+
+def test_a_part_holds_its_rows_by_vessel_then_time_ties_in_arrival_order(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(30, 5, mmsi=MMSI + 1))
+    archive.append(minutes(20, 5, 5, mmsi=MMSI))
+    archive.append(positions({"time": MIDNIGHT + timedelta(minutes=5), "lat": 11.5}))
+    archive.flush()
+    (part,) = tmp_path.rglob("part-*.parquet")
+    rows = pq.read_table(part).to_pylist()
+    keys = [(r["mmsi"], r["time"].minute, r["lat"]) for r in rows]
+    assert keys == [
+        (MMSI, 5, 10.05),
+        (MMSI, 5, 10.05),
+        (MMSI, 5, 11.5),  # same vessel and time: after the rows that came before it
+        (MMSI, 20, 10.2),
+        (MMSI + 1, 5, 10.05),
+        (MMSI + 1, 30, 10.3),
+    ]

@@ -227,7 +227,7 @@ class PositionArchive:
         directory.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         tmp = directory / f".part-{stamp}-{uuid.uuid4().hex}.parquet.tmp"
-        ordered = table.sort_by([("mmsi", "ascending"), ("time", "ascending")])
+        ordered = _by_vessel_and_time(table)
         try:
             pq.write_table(ordered, tmp, compression="zstd", row_group_size=_ROW_GROUP_ROWS)
             _fsync_path(tmp)
@@ -240,6 +240,15 @@ class PositionArchive:
 def _visible(hidden: Path) -> Path:
     """``.part-X.parquet.tmp`` -> ``part-X.parquet``."""
     return hidden.with_name(hidden.name.removeprefix(".").removesuffix(".tmp"))
+
+
+def _by_vessel_and_time(table: pa.Table) -> pa.Table:
+    """Rows ordered by (mmsi, time), ties in arrival order, so a track query reads few
+    pages. NumPy's stable lexsort of the two int64 columns does what ``Table.sort_by``
+    does, about four times faster (the archive sorts every checkpoint's rows)."""
+    mmsi = table.column("mmsi").to_numpy()
+    micros = table.column("time").cast(pa.int64()).to_numpy()
+    return table.take(np.lexsort((micros, mmsi)))
 
 
 def _day_numbers(table: pa.Table) -> np.ndarray:
