@@ -19,6 +19,7 @@ from common import TRAFFIC, corpus_file, measure, write_result
 def jointwatch_ingest(path: Path) -> int:
     """What `jointwatch ingest --direct` does, on a fresh data directory each run."""
     from jointwatch.config import Settings
+    from jointwatch.readahead import ingest_blocks
     from jointwatch.service import IngestService
     from jointwatch.sources import iter_file_blocks
 
@@ -26,8 +27,8 @@ def jointwatch_ingest(path: Path) -> int:
     try:
         service = IngestService(Settings(data_dir=data_dir))
         lines = 0
-        for block in iter_file_blocks(path):
-            lines += service.ingest_block(block.data, block.source, block.rx_time_s).lines
+        for _, result in ingest_blocks(service, iter_file_blocks(path)):
+            lines += result.lines
         service.close()
         return lines
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from rich.console import Console
 
 from jointwatch.config import Settings
 from jointwatch.errors import JointWatchError
+from jointwatch.sources.files import LineBlock
 from jointwatch.sources.spec import SourceSpec
 
 __all__ = ["DirectSink", "HttpSink", "IngestSummary", "Sink", "run_ingest"]
@@ -132,11 +133,14 @@ class DirectSink:
         self.service.ingest_lines(lines, source, rx_time_s)
         self._tick()
 
-    def block(self, data: bytes, source: str, rx_time_s: float) -> int:
-        """Ingest a block of whole lines in-process (the fast path); returns its lines."""
-        result = self.service.ingest_block(data, source, rx_time_s)
-        self._tick()
-        return result.lines
+    def blocks(self, blocks: Iterable[LineBlock]) -> Iterator[tuple[LineBlock, int]]:
+        """Ingest blocks of whole lines in-process (the fast path: no object per line, the
+        next block decoded on a second thread); yields each block and its lines."""
+        from jointwatch.readahead import ingest_blocks
+
+        for block, result in ingest_blocks(self.service, blocks):
+            self._tick()
+            yield block, result.lines
 
     def tables(self, positions: pa.Table, static: pa.Table) -> None:
         """Ingest CSV-derived tables in-process."""
@@ -204,8 +208,7 @@ def run_ingest(
                 continue
             lines = 0
             if isinstance(sink, DirectSink):  # in-process: whole blocks, no object per line
-                for block in iter_file_blocks(path):
-                    count = sink.block(block.data, block.source, block.rx_time_s)
+                for block, count in sink.blocks(iter_file_blocks(path)):
                     lines += count
                     summary.lines += count
                     progress.update(

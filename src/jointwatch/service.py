@@ -14,18 +14,19 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 from jointwatch.ais import AisPipeline
 from jointwatch.ais.framing import block_lines
+from jointwatch.ais.pipeline import IngestStats
 from jointwatch.config import Settings
 from jointwatch.detect.engine import DetectionEngine
 from jointwatch.detect.params import load_params
 from jointwatch.geo.shore import shore_index
 from jointwatch.geo.zones import Zone, load_zones, zones_from_geojson
+from jointwatch.ingest_counts import BatchResult, DecodedBlock, stats_view, totals
 from jointwatch.journal import (
     JournalPosition,
     RawJournal,
@@ -42,23 +43,13 @@ from jointwatch.picture.vessels import VesselPicture
 from jointwatch.store import CounterRepository, VesselRepository, make_engine, migrate
 from jointwatch.store.repositories import EventRepository, ZoneRepository
 
-__all__ = ["BatchResult", "IngestService"]
+__all__ = ["BatchResult", "DecodedBlock", "IngestService"]
 
 log = logging.getLogger(__name__)
 
 # The archive is flushed by the service, never on its own, so that every Parquet write is
 # paired with a journal checkpoint (see ``_checkpoint_locked``).
 _NO_AUTO_FLUSH = 2**62
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """What one ingested batch did, for the caller's progress display."""
-
-    lines: int
-    decoded: int
-    positions: int
-    vessels_changed: int
 
 
 class IngestService:
@@ -88,6 +79,12 @@ class IngestService:
         self._positions = 0
         self._changed: set[int] = set()
         self._lock = threading.Lock()
+        # Held around every use of the pipeline, which a read-ahead worker may be using
+        # while ``_lock`` is held to apply a block; ``_lock`` is always taken first.
+        self._pipeline_lock = threading.Lock()
+        # The pipeline's counts of the batches applied (a decoded block not yet applied is
+        # not in them), so that a checkpoint's counters match its journal position.
+        self._stats = IngestStats()
         self._last_archive_flush = time.monotonic()
         self._replaying = False
         self._replay_position: JournalPosition | None = None
@@ -211,21 +208,49 @@ class IngestService:
         with self._lock:
             if self.journal is not None and not self._replaying:
                 self.journal.append(lines, source, rx)
-            return self._picture_locked(len(lines), self.pipeline.process(lines, source, rx))
+            with self._pipeline_lock:
+                before = self.pipeline.stats.copy()
+                decoded = self.pipeline.process(lines, source, rx)
+                self._stats.merge(self.pipeline.stats.since(before))
+            return self._picture_locked(len(lines), decoded)
 
     def ingest_block(
         self, block: bytes, source: str, rx_time_s: float | None = None
     ) -> BatchResult:
         """``ingest_lines`` for a block of whole lines (a file read, a socket read): framed in
         place, with no Python object per line (see ``AisPipeline.process_block``)."""
-        rx = time.time() if rx_time_s is None else rx_time_s
         with self._lock:
-            if self.journal is not None and not self._replaying:
-                joined, _ = block_lines(block)
-                self.journal.append_block(joined, source, rx)
-            lines_before = self.pipeline.stats.lines_read
-            decoded = self.pipeline.process_block(block, source, rx)
-            return self._picture_locked(self.pipeline.stats.lines_read - lines_before, decoded)
+            return self._apply_block_locked(self.decode_block(block, source, rx_time_s))
+
+    def decode_block(
+        self, block: bytes, source: str, rx_time_s: float | None = None
+    ) -> DecodedBlock:
+        """Frame and decode a block without applying it, so that a worker thread can decode
+        the next block while this one is applied (``readahead.ingest_blocks``).
+
+        Nothing durable changes here: the block is journaled, and its counts added, only by
+        ``apply_block``. Blocks must be applied in the order they were decoded.
+        """
+        rx = time.time() if rx_time_s is None else rx_time_s
+        journaled = None
+        if self.journal is not None and not self._replaying:
+            journaled = block_lines(block)[0]
+        with self._pipeline_lock:
+            before = self.pipeline.stats.copy()
+            table = self.pipeline.process_block(block, source, rx)
+            counts = self.pipeline.stats.since(before)
+        return DecodedBlock(table, counts, journaled, source, rx)
+
+    def apply_block(self, decoded: DecodedBlock) -> BatchResult:
+        """Journal a decoded block, count it and apply it to the picture and the store."""
+        with self._lock:
+            return self._apply_block_locked(decoded)
+
+    def _apply_block_locked(self, decoded: DecodedBlock) -> BatchResult:
+        if decoded.journal_lines is not None and self.journal is not None:
+            self.journal.append_block(decoded.journal_lines, decoded.source, decoded.rx_time_s)
+        self._stats.merge(decoded.counts)
+        return self._picture_locked(decoded.counts.lines_read, decoded.table)
 
     def _picture_locked(self, n_lines: int, decoded: pa.Table) -> BatchResult:
         """Split a decoded batch for the picture, count what it drops, and apply it."""
@@ -290,7 +315,10 @@ class IngestService:
     def flush(self, *, force_archive: bool = False) -> None:
         """Persist changed vessels; write the archive and a checkpoint when due or forced."""
         with self._lock:
-            self.pipeline.flush(time.time())
+            with self._pipeline_lock:
+                before = self.pipeline.stats.copy()
+                self.pipeline.flush(time.time())
+                self._stats.merge(self.pipeline.stats.since(before))
             due = time.monotonic() - self._last_archive_flush >= self.settings.archive_flush_s
             if force_archive or due:
                 self._checkpoint_locked()
@@ -341,23 +369,12 @@ class IngestService:
     # ---- statistics ---------------------------------------------------------------------
 
     def _counters_locked(self) -> dict[str, int]:
-        stats = self.pipeline.stats
-        current: dict[str, int] = {
-            "sentences_read": stats.lines_read,
-            "sentences_ok": stats.sentences_ok,
-            "decoded": stats.decoded,
-            "duplicates": stats.duplicates,
-            "positions": self._positions,
-            "csv_rows": self._csv_rows,
-        }
-        for reason, count in stats.rejected.items():
-            current[f"rejected.{reason}"] = current.get(f"rejected.{reason}", 0) + count
-        for reason, count in self._picture_rejected.items():
-            current[f"rejected.{reason}"] = current.get(f"rejected.{reason}", 0) + count
-        totals = dict(self._base_counters)
-        for name, value in current.items():
-            totals[name] = totals.get(name, 0) + value
-        return totals
+        return totals(
+            self._base_counters,
+            self._stats,
+            {"positions": self._positions, "csv_rows": self._csv_rows},
+            self._picture_rejected,
+        )
 
     def stats(self) -> dict[str, Any]:
         """Ingest statistics since the node's database was created."""
@@ -365,34 +382,4 @@ class IngestService:
             counters = self._counters_locked()
             vessels = len(self.picture)
             pending = self.archive.pending_rows
-        rejected = {
-            name.removeprefix("rejected."): value
-            for name, value in sorted(counters.items())
-            if name.startswith("rejected.")
-        }
-        return {
-            "sentences_read": counters.get("sentences_read", 0),
-            "sentences_ok": counters.get("sentences_ok", 0),
-            "decoded": counters.get("decoded", 0),
-            "duplicates": counters.get("duplicates", 0),
-            "rejected": rejected,
-            "rejected_total": sum(rejected.values()),
-            "positions": counters.get("positions", 0),
-            "csv_rows": counters.get("csv_rows", 0),
-            "vessels": vessels,
-            "archive_pending_rows": pending,
-            "detector": self._detector_stats(),
-        }
-
-    def _detector_stats(self) -> dict[str, Any]:
-        det = self.detector
-        if det is None:
-            return {"enabled": False}
-        return {
-            "enabled": True,
-            "positions": det.positions_seen,
-            "events": len(det.events),
-            "late_reports": det.late,
-            "stale_reports": det.stale,
-            "zones": len(det.zone_index),
-        }
+        return stats_view(counters, vessels, pending, self.detector)

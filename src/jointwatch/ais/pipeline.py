@@ -11,7 +11,7 @@ and is capped, so memory stays bounded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,25 @@ class IngestStats:
         self.duplicates += other.duplicates
         for reason, count in other.rejected.items():
             self.reject(reason, count)
+
+    def copy(self) -> IngestStats:
+        """An independent snapshot (``since`` measures from it)."""
+        return replace(self, rejected=dict(self.rejected))
+
+    def since(self, before: IngestStats) -> IngestStats:
+        """What was counted after the snapshot ``before``: one batch's own counts."""
+        rejected = {
+            reason: count - before.rejected.get(reason, 0)
+            for reason, count in self.rejected.items()
+            if count != before.rejected.get(reason, 0)
+        }
+        return IngestStats(
+            self.lines_read - before.lines_read,
+            self.sentences_ok - before.sentences_ok,
+            self.decoded - before.decoded,
+            self.duplicates - before.duplicates,
+            rejected,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for JSON, the API and the CLI summary."""
