@@ -1,8 +1,10 @@
 """Split decoded AIS messages into the picture's position and static tables.
 
-Why columnar: a busy feed brings tens of thousands of messages a second; every step here is
-a pyarrow.compute kernel over whole columns, so the cost per message is a few nanoseconds
-and no Python object is made per row.
+Why columnar: a busy feed brings tens of thousands of messages a second; every step here
+works on whole columns, so the cost per message is a few nanoseconds and no Python object
+is made per row. The masks (which rows, which values are "not available") are NumPy over
+columns converted once; Arrow keeps the casts and the text, and only the columns the
+picture uses are taken for the rows it keeps.
 
 The input is the decoder's table (pyais field names plus ``rx_time`` and ``source``). A
 column the batch happens to lack is treated as all-null, so a batch holding only type 18
@@ -13,9 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jointwatch.picture.columns import is_one_of, numbers
 from jointwatch.picture.schema import POSITION_SCHEMA, STATIC_SCHEMA, TIME_TYPE
 
 __all__ = [
@@ -40,6 +44,14 @@ _SPEED_NA_TYPE27_KN = 62.5  # type 27 has a 6-bit whole-knot speed; 63 is "not a
 _COURSE_NA_DEG = 360.0  # 3600 (360.0 deg) is "not available", 3601-4095 must not be used
 _HEADING_MAX_DEG = 359  # 511 is "not available"
 _NAV_STATUS_MAX = 15
+# Only these decoded columns are taken for the rows kept (the decoder has ~50).
+_POSITION_COLUMNS = ("speed", "course", "heading", "status", "rx_time", "source")
+_STATIC_COLUMNS = (
+    *("partno", "to_bow", "to_stern", "to_port", "to_starboard", "imo", "ship_type"),
+    *("draught", "shipname", "callsign", "destination", "rx_time"),
+)
+_CLASS_TEXT = pa.array([None, "A", "B"], pa.string())
+_NULL_TEXT = pa.scalar(None, pa.string())
 
 
 @dataclass(frozen=True)
@@ -63,129 +75,143 @@ def split_decoded(decoded: pa.Table) -> PictureBatch:
     """
     if decoded.num_rows == 0:
         return PictureBatch(POSITION_SCHEMA.empty_table(), STATIC_SCHEMA.empty_table(), {})
-    msg_type = _column(decoded, "msg_type", pa.int64())
-    mmsi = _column(decoded, "mmsi", pa.int64())
-    mmsi_ok = _filled(pc.and_(pc.greater(mmsi, 0), pc.less_equal(mmsi, _MMSI_MAX)))
-    is_position = _filled(pc.is_in(msg_type, value_set=pa.array(POSITION_TYPES, pa.int64())))
-    is_static = _filled(pc.is_in(msg_type, value_set=pa.array(STATIC_TYPES, pa.int64())))
-
-    lat = _column(decoded, "lat", pa.float64())
-    lon = _column(decoded, "lon", pa.float64())
+    msg_type, msg_known = _numbers(decoded, "msg_type", pa.int64())
+    mmsi, mmsi_known = _numbers(decoded, "mmsi", pa.int64())
+    mmsi_ok = mmsi_known & (mmsi > 0) & (mmsi <= _MMSI_MAX)
+    is_position = msg_known & is_one_of(msg_type, POSITION_TYPES)
+    is_static = msg_known & is_one_of(msg_type, STATIC_TYPES)
+    lat, lat_known = _numbers(decoded, "lat", pa.float64())
+    lon, lon_known = _numbers(decoded, "lon", pa.float64())
     # Lat 91 and lon 181 are the standard's "not available"; any |lat| > 90 or |lon| > 180
     # is a corrupt report. NaN fails both comparisons, so it is caught too.
-    has_position = _filled(
-        pc.and_(
-            pc.less_equal(pc.abs(lat), 90.0),
-            pc.less_equal(pc.abs(lon), 180.0),
-        )
-    )
-    vessel_message = pc.or_(is_position, is_static)
+    has_position = lat_known & lon_known & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
     rejected = {
-        "invalid_mmsi": _count(pc.and_(vessel_message, pc.invert(mmsi_ok))),
-        "no_position": _count(pc.and_(pc.and_(is_position, mmsi_ok), pc.invert(has_position))),
+        "invalid_mmsi": int(np.count_nonzero((is_position | is_static) & ~mmsi_ok)),
+        "no_position": int(np.count_nonzero(is_position & mmsi_ok & ~has_position)),
     }
-    positions = _positions(decoded.filter(pc.and_(pc.and_(is_position, mmsi_ok), has_position)))
-    static = _static(decoded.filter(pc.and_(is_static, mmsi_ok)))
+    rows = np.flatnonzero(is_position & mmsi_ok & has_position)
+    positions = _positions(
+        _take(decoded, _POSITION_COLUMNS, rows), msg_type[rows], mmsi[rows], lat[rows], lon[rows]
+    )
+    rows = np.flatnonzero(is_static & mmsi_ok)
+    static = _static(_take(decoded, _STATIC_COLUMNS, rows), msg_type[rows], mmsi[rows])
     return PictureBatch(positions, static, {k: v for k, v in rejected.items() if v})
 
 
-def _positions(rows: pa.Table) -> pa.Table:
-    msg_type = _column(rows, "msg_type", pa.int64())
-    is_type27 = _filled(pc.equal(msg_type, 27))
-    speed = _column(rows, "speed", pa.float64())
-    speed_na = pc.or_(
-        pc.or_(pc.greater_equal(speed, _SPEED_NA_KN), pc.less(speed, 0.0)),
-        pc.and_(is_type27, pc.greater_equal(speed, _SPEED_NA_TYPE27_KN)),
+def _positions(
+    rows: pa.Table, msg_type: np.ndarray, mmsi: np.ndarray, lat: np.ndarray, lon: np.ndarray
+) -> pa.Table:
+    if rows.num_rows == 0:
+        return POSITION_SCHEMA.empty_table()
+    speed, speed_known = _numbers(rows, "speed", pa.float64())
+    speed_na = (
+        (speed >= _SPEED_NA_KN)
+        | (speed < 0.0)
+        | ((msg_type == 27) & (speed >= _SPEED_NA_TYPE27_KN))
     )
-    course = _column(rows, "course", pa.float64())
-    course_na = pc.or_(pc.greater_equal(course, _COURSE_NA_DEG), pc.less(course, 0.0))
-    heading = _column(rows, "heading", pa.int64())
-    heading_na = pc.or_(pc.greater(heading, _HEADING_MAX_DEG), pc.less(heading, 0))
-    status = _column(rows, "status", pa.int64())
-    status_na = pc.or_(pc.greater(status, _NAV_STATUS_MAX), pc.less(status, 0))
+    course, course_known = _numbers(rows, "course", pa.float64())
+    course_na = (course >= _COURSE_NA_DEG) | (course < 0.0)
+    heading, heading_known = _numbers(rows, "heading", pa.int64())
+    heading_na = (heading > _HEADING_MAX_DEG) | (heading < 0)
+    status, status_known = _numbers(rows, "status", pa.int64())
+    status_na = (status > _NAV_STATUS_MAX) | (status < 0)
     arrays = [
-        _column(rows, "mmsi", pa.int64()),
+        pa.array(mmsi, pa.int64()),
         _column(rows, "rx_time", TIME_TYPE),
-        _column(rows, "lat", pa.float64()),
-        _column(rows, "lon", pa.float64()),
-        _null_where(speed_na, speed).cast(pa.float32()),
-        _null_where(course_na, course).cast(pa.float32()),
-        _null_where(heading_na, heading).cast(pa.int16()),
-        _null_where(status_na, status).cast(pa.int8()),
-        msg_type.cast(pa.int8()),
+        pa.array(lat, pa.float64()),
+        pa.array(lon, pa.float64()),
+        _array(speed, speed_known & ~speed_na, pa.float64()).cast(pa.float32()),
+        _array(course, course_known & ~course_na, pa.float64()).cast(pa.float32()),
+        _array(heading, heading_known & ~heading_na, pa.int64()).cast(pa.int16()),
+        _array(status, status_known & ~status_na, pa.int64()).cast(pa.int8()),
+        pa.array(msg_type, pa.int64()).cast(pa.int8()),
         _column(rows, "source", pa.string()),
     ]
     return pa.Table.from_arrays(arrays, schema=POSITION_SCHEMA)
 
 
-def _static(rows: pa.Table) -> pa.Table:
-    msg_type = _column(rows, "msg_type", pa.int64())
-    is_type24 = _filled(pc.equal(msg_type, 24))
-    partno = _column(rows, "partno", pa.int64())
+def _static(rows: pa.Table, msg_type: np.ndarray, mmsi: np.ndarray) -> pa.Table:
+    if rows.num_rows == 0:
+        return STATIC_SCHEMA.empty_table()
+    partno, partno_known = _numbers(rows, "partno", pa.int64())
     # Type 24 comes in two parts: A carries only the name, B the type, call sign and size.
-    not_part_a = pc.and_(is_type24, pc.not_equal(partno, 0))
-    not_part_b = pc.and_(is_type24, pc.not_equal(partno, 1))
-    to_bow = _column(rows, "to_bow", pa.int64())
-    to_stern = _column(rows, "to_stern", pa.int64())
-    to_port = _column(rows, "to_port", pa.int64())
-    to_starboard = _column(rows, "to_starboard", pa.int64())
-    length = _null_where(not_part_b, _positive(pc.add(to_bow, to_stern)))
-    beam = _null_where(not_part_b, _positive(pc.add(to_port, to_starboard)))
-    ais_class = pc.if_else(
-        pc.is_in(msg_type, value_set=pa.array(_CLASS_A_STATIC, pa.int64())),
-        pa.scalar("A"),
-        pc.if_else(
-            pc.is_in(msg_type, value_set=pa.array(_CLASS_B_STATIC, pa.int64())),
-            pa.scalar("B"),
-            pa.scalar(None, pa.string()),
-        ),
-    )
+    not_part_a = (msg_type == 24) & partno_known & (partno != 0)
+    not_part_b = (msg_type == 24) & partno_known & (partno != 1)
+    to_bow, to_bow_known = _numbers(rows, "to_bow", pa.int64())
+    to_stern, to_stern_known = _numbers(rows, "to_stern", pa.int64())
+    to_port, to_port_known = _numbers(rows, "to_port", pa.int64())
+    to_starboard, to_starboard_known = _numbers(rows, "to_starboard", pa.int64())
+    length = to_bow + to_stern
+    beam = to_port + to_starboard
+    imo, imo_known = _numbers(rows, "imo", pa.int64())
+    ship_type, ship_type_known = _numbers(rows, "ship_type", pa.int64())
+    draught, draught_known = _numbers(rows, "draught", pa.float64())
+    # Code 0 of the class column is null, 1 is class A (type 5), 2 class B (types 19, 24).
+    ais_class = np.where(is_one_of(msg_type, _CLASS_A_STATIC), 1, 0)
+    ais_class[is_one_of(msg_type, _CLASS_B_STATIC)] = 2
     arrays = [
-        _column(rows, "mmsi", pa.int64()),
+        pa.array(mmsi, pa.int64()),
         _column(rows, "rx_time", TIME_TYPE),
-        _null_where(not_part_a, _text(rows, "shipname")),
-        _null_where(not_part_b, _text(rows, "callsign")),
-        _positive(_column(rows, "imo", pa.int64())),
-        _null_where(not_part_b, _positive(_column(rows, "ship_type", pa.int64()))).cast(pa.int16()),
-        length.cast(pa.float32()),
-        beam.cast(pa.float32()),
-        _positive(_column(rows, "draught", pa.float64())).cast(pa.float32()),
-        _text(rows, "destination"),
-        ais_class,
+        _text(rows, "shipname", ~not_part_a),
+        _text(rows, "callsign", ~not_part_b),
+        _array(imo, _positive(imo, imo_known), pa.int64()),
+        _array(ship_type, _positive(ship_type, ship_type_known) & ~not_part_b, pa.int64()).cast(
+            pa.int16()
+        ),
+        _array(
+            length, _positive(length, to_bow_known & to_stern_known) & ~not_part_b, pa.int64()
+        ).cast(pa.float32()),
+        _array(
+            beam, _positive(beam, to_port_known & to_starboard_known) & ~not_part_b, pa.int64()
+        ).cast(pa.float32()),
+        _array(draught, _positive(draught, draught_known), pa.float64()).cast(pa.float32()),
+        _text(rows, "destination", None),
+        _CLASS_TEXT.take(pa.array(ais_class)),
     ]
     return pa.Table.from_arrays(arrays, schema=STATIC_SCHEMA)
 
 
+def _take(table: pa.Table, names: tuple[str, ...], rows: np.ndarray) -> pa.Table:
+    """The given rows of those of the columns the table has (not of all ~50 decoded ones)."""
+    present = set(table.schema.names)
+    return table.select([name for name in names if name in present]).take(
+        pa.array(rows, pa.int64())
+    )
+
+
 def _column(table: pa.Table, name: str, type_: pa.DataType) -> pa.ChunkedArray:
     """The column cast to ``type_``; all-null when the batch has no such column."""
-    if name not in table.column_names:
+    if name not in table.schema.names:
         return pa.chunked_array([pa.nulls(table.num_rows, type_)], type=type_)
     column = table.column(name)
     return column if column.type == type_ else column.cast(type_)
 
 
-def _text(table: pa.Table, name: str) -> pa.ChunkedArray:
-    """Trimmed text (spaces and the 6-bit '@' padding) with empty strings as null."""
-    trimmed = pc.utf8_trim(_column(table, name, pa.string()), characters=" @")
-    return _null_where(pc.equal(trimmed, ""), trimmed)
+def _numbers(table: pa.Table, name: str, type_: pa.DataType) -> tuple[np.ndarray, np.ndarray]:
+    """A column cast to ``type_`` as NumPy values (0 where null) and its validity."""
+    return numbers(_column(table, name, type_))
 
 
-def _positive(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Zero (the standard's "not available" for IMO, type, size, draught) becomes null."""
-    return _null_where(pc.less_equal(values, 0), values)
+def _array(values: np.ndarray, keep: np.ndarray, type_: pa.DataType) -> pa.Array:
+    """Values as an Arrow array, null where not ``keep``."""
+    return pa.array(values, type_, mask=None if keep.all() else ~keep)
 
 
-def _null_where(mask: pa.ChunkedArray, values: pa.ChunkedArray) -> pa.ChunkedArray:
-    null = pa.scalar(None, values.type)
-    result: pa.ChunkedArray = pc.if_else(_filled(mask), null, values)
+def _positive(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Zero (the standard's "not available" for IMO, type, size, draught) becomes null.
+
+    Written as "not <= 0" so that NaN, which is not "not available", stays a value.
+    """
+    return known & ~(values <= 0)
+
+
+def _text(rows: pa.Table, name: str, keep: np.ndarray | None) -> pa.ChunkedArray:
+    """Trimmed text (spaces and the 6-bit '@' padding), null where empty or not ``keep``."""
+    trimmed = pc.utf8_trim(_column(rows, name, pa.string()), characters=" @")
+    # Byte length of a null is NaN, which is not > 0: nulls stay null.
+    present = np.asarray(pc.binary_length(trimmed).to_numpy(zero_copy_only=False)) > 0
+    drop = ~present if keep is None else ~(present & keep)
+    if not drop.any():
+        return trimmed
+    result: pa.ChunkedArray = pc.if_else(pa.array(drop), _NULL_TEXT, trimmed)
     return result
-
-
-def _filled(mask: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A comparison with a null operand counts as false."""
-    result: pa.ChunkedArray = pc.fill_null(mask, False)
-    return result
-
-
-def _count(mask: pa.ChunkedArray) -> int:
-    return int(pc.sum(mask.cast(pa.int64())).as_py() or 0)

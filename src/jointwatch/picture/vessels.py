@@ -20,6 +20,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jointwatch.picture.columns import (
+    NO_TIME,
+    by_vessel,
+    float_array,
+    int_array,
+    newest_rows,
+    newest_valid,
+    objects,
+)
 from jointwatch.picture.mid import flag_for_mmsi
 from jointwatch.picture.shiptypes import ship_type_text, type_group
 from jointwatch.store.rows import ColumnRows, optional_floats, optional_ints
@@ -27,7 +36,6 @@ from jointwatch.store.rows import ColumnRows, optional_floats, optional_ints
 __all__ = ["VesselPicture", "ship_type_text", "type_group"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NO_TIME = np.iinfo(np.int64).min
 # Static field in the picture <- column of STATIC_SCHEMA.
 _STATIC_FIELDS: dict[str, str] = {
     "name": "shipname",
@@ -57,12 +65,12 @@ _COLUMNS: dict[str, tuple[Any, Any]] = {
     "heading_deg": (np.int16, -1),
     "nav_status": (np.int8, -1),
     "msg_type": (np.int8, 0),
-    "time_us": (np.int64, _NO_TIME),
+    "time_us": (np.int64, NO_TIME),
     "source": (object, None),
     "positions": (np.int64, 0),
     "dirty": (np.bool_, False),
     **{name: (object, None) for name in _STATIC_FIELDS},
-    **{f"{name}__time_us": (np.int64, _NO_TIME) for name in _STATIC_FIELDS},
+    **{f"{name}__time_us": (np.int64, NO_TIME) for name in _STATIC_FIELDS},
 }
 
 
@@ -101,53 +109,74 @@ class VesselPicture:
         if positions.num_rows:
             changed |= self._apply_positions(positions)
         if static.num_rows:
-            for name, column in _STATIC_FIELDS.items():
-                changed |= self._apply_static_field(name, static.select(["mmsi", "time", column]))
+            changed |= self._apply_static(static)
         return changed
 
     def _apply_positions(self, positions: pa.Table) -> set[int]:
-        latest, mmsi, counts = _latest_per_mmsi(positions)
-        slots = self._slots(mmsi)
+        groups, mmsi, time_us, timed = by_vessel(positions)
+        newest = newest_rows(groups, len(mmsi), time_us, timed)
+        slots = self._slots_in_order(mmsi, np.argsort(mmsi))  # new vessels in MMSI order
         cols = self._cols
-        cols["positions"][slots] += counts
+        cols["positions"][slots] += np.bincount(groups, minlength=len(mmsi))
         cols["dirty"][slots] = True
-        time_us = _int_array(latest.column("time"), _NO_TIME)
+        time_us = time_us[newest]
         newer = time_us > cols["time_us"][slots]
         if not newer.any():
             return set()
         fresh = slots[newer]
-        cols["time_us"][fresh] = time_us[newer]
-        cols["lat"][fresh] = _float_array(latest.column("lat"))[newer]
-        cols["lon"][fresh] = _float_array(latest.column("lon"))[newer]
-        cols["sog_kn"][fresh] = _float_array(latest.column("sog_kn"))[newer]
-        cols["cog_deg"][fresh] = _float_array(latest.column("cog_deg"))[newer]
-        cols["heading_deg"][fresh] = _int_array(latest.column("heading_deg"), -1)[newer]
-        cols["nav_status"][fresh] = _int_array(latest.column("nav_status"), -1)[newer]
-        msg_type = _int_array(latest.column("msg_type"), 0)
-        cols["msg_type"][fresh] = msg_type[newer]
-        cols["source"][fresh] = _objects(latest.column("source").to_pylist())[newer]
+        time_us = time_us[newer]
+        # Only the rows that win are converted: a few thousand of a batch's tens of thousands.
+        latest = positions.take(pa.array(newest[newer]))
+        cols["time_us"][fresh] = time_us
+        cols["lat"][fresh] = float_array(latest.column("lat"))
+        cols["lon"][fresh] = float_array(latest.column("lon"))
+        cols["sog_kn"][fresh] = float_array(latest.column("sog_kn"))
+        cols["cog_deg"][fresh] = float_array(latest.column("cog_deg"))
+        cols["heading_deg"][fresh] = int_array(latest.column("heading_deg"), -1)
+        cols["nav_status"][fresh] = int_array(latest.column("nav_status"), -1)
+        msg_type = int_array(latest.column("msg_type"), 0)
+        cols["msg_type"][fresh] = msg_type
+        cols["source"][fresh] = objects(latest.column("source").to_pylist())
         # A class A or B position report says which transceiver the vessel carries.
         ais_class = np.full(len(msg_type), None, dtype=object)
         ais_class[np.isin(msg_type, _CLASS_A_POSITION)] = "A"
         ais_class[np.isin(msg_type, _CLASS_B_POSITION)] = "B"
-        known = newer & (ais_class != None)  # noqa: E711 - elementwise on an object array
-        self._set_static(slots[known], "ais_class", ais_class[known], time_us[known])
-        return {int(m) for m in mmsi[newer]}
+        known = ais_class != None  # noqa: E711 - elementwise on an object array
+        self._set_static(fresh[known], "ais_class", ais_class[known], time_us[known])
+        return set(mmsi[newer].tolist())
 
-    def _apply_static_field(self, name: str, rows: pa.Table) -> set[int]:
-        column = rows.column(2)
-        rows = rows.filter(column.is_valid())
-        if rows.num_rows == 0:
-            return set()
-        latest, mmsi, _ = _latest_per_mmsi(rows)
-        slots = self._slots(mmsi)
-        values_column = latest.column(2)
-        if pa.types.is_floating(values_column.type):
-            # Sizes are whole metres and draught tenths: drop float32 noise (5.300000190...).
-            values_column = pc.round(values_column.cast(pa.float64()), 2)
-        values = _objects(values_column.to_pylist())
-        time_us = _int_array(latest.column("time"), _NO_TIME)
-        return {int(m) for m in mmsi[self._set_static(slots, name, values, time_us)]}
+    def _apply_static(self, static: pa.Table) -> set[int]:
+        """Merge each static field: per vessel, its newest non-null value if not older.
+
+        The batch is grouped by MMSI once for all fields, and only the winning values become
+        Python objects.
+        """
+        groups, mmsi, time_us, timed = by_vessel(static)
+        newest = {  # field -> row of each vessel's newest non-null value (-1: none)
+            name: newest_valid(static.column(column), groups, len(mmsi), time_us, timed)
+            for name, column in _STATIC_FIELDS.items()
+        }
+        # A vessel new to the picture gets its slot with the first field it has a value for,
+        # in MMSI order within a field: the order the field-by-field merge gave them before.
+        has = np.array([rows >= 0 for rows in newest.values()])
+        heard = np.flatnonzero(has.any(axis=0))
+        first = has.argmax(axis=0)[heard]
+        slots = np.full(len(mmsi), -1, dtype=np.int64)
+        slots[heard] = self._slots_in_order(mmsi[heard], np.lexsort((mmsi[heard], first)))
+        changed: set[int] = set()
+        for name, found in newest.items():
+            vessels = np.flatnonzero(found >= 0)
+            rows = found[vessels]
+            newer = time_us[rows] >= self._cols[f"{name}__time_us"][slots[vessels]]
+            vessels, rows = vessels[newer], rows[newer]
+            values = static.column(_STATIC_FIELDS[name]).take(pa.array(rows))
+            if pa.types.is_floating(values.type):
+                # Sizes are whole metres and draught tenths: drop float32 noise (5.300000190...).
+                values = pc.round(values.cast(pa.float64()), 2)
+            values_py = objects(values.to_pylist())
+            differs = self._set_static(slots[vessels], name, values_py, time_us[rows])
+            changed.update(mmsi[vessels[differs]].tolist())
+        return changed
 
     def _set_static(
         self, slots: np.ndarray, name: str, values: np.ndarray, time_us: np.ndarray
@@ -164,18 +193,24 @@ class VesselPicture:
         cols["dirty"][slots[differs]] = True
         return differs
 
+    def _slots_in_order(self, mmsis: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Slot of each (unique) MMSI; vessels not yet seen get theirs in ``order``."""
+        slots = np.empty(len(mmsis), dtype=np.int64)
+        slots[order] = self._slots(mmsis[order])
+        return slots
+
     def _slots(self, mmsis: np.ndarray) -> np.ndarray:
         """Slot of each (unique) MMSI, allocating slots for vessels not yet seen."""
-        get = self._index.get
-        found = [get(m, -1) for m in mmsis.tolist()]
-        new = [m for m, slot in zip(mmsis.tolist(), found, strict=True) if slot < 0]
-        if new:
+        keys = mmsis.tolist()
+        found = list(map(self._index.get, keys))
+        if None in found:
+            new = [m for m, slot in zip(keys, found, strict=True) if slot is None]
             self._reserve(self._n + len(new))
             for m in new:
                 self._index[m] = self._n
                 self._n += 1
             self._cols["mmsi"][self._n - len(new) : self._n] = new
-            found = [self._index[m] for m in mmsis.tolist()]
+            found = list(map(self._index.__getitem__, keys))
         return np.asarray(found, dtype=np.int64)
 
     def _reserve(self, size: int) -> None:
@@ -279,7 +314,7 @@ class VesselPicture:
             "cog_deg": _opt_float(c["cog_deg"][slot], 1),
             "heading_deg": _opt_int(c["heading_deg"][slot]),
             "nav_status": _opt_int(c["nav_status"][slot]),
-            "time": None if time_us == _NO_TIME else _iso(time_us),
+            "time": None if time_us == NO_TIME else _iso(time_us),
         }
 
     # ---- persistence ----------------------------------------------------------------
@@ -342,32 +377,6 @@ class VesselPicture:
             c["dirty"][slot] = False
 
 
-def _latest_per_mmsi(table: pa.Table) -> tuple[pa.Table, np.ndarray, np.ndarray]:
-    """The newest row of each MMSI, the MMSIs (ascending) and how many rows each had."""
-    order = pc.sort_indices(table, sort_keys=[("mmsi", "ascending"), ("time", "ascending")])
-    mmsi_sorted = table.column("mmsi").take(order).to_numpy()
-    # The last row of each run of equal MMSIs is the newest report of that vessel.
-    last = np.flatnonzero(np.append(mmsi_sorted[1:] != mmsi_sorted[:-1], True))
-    counts = np.diff(np.append(-1, last))
-    latest = table.take(order.take(pa.array(last)))
-    return latest, mmsi_sorted[last], counts
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    """A 1-D object array (``np.array`` would guess a shape from nested values)."""
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
-
-
-def _float_array(column: pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(pc.fill_null(column.cast(pa.float64()), math.nan).to_numpy())
-
-
-def _int_array(column: pa.ChunkedArray, fill: int) -> np.ndarray:
-    return np.asarray(pc.fill_null(column.cast(pa.int64()), fill).to_numpy())
-
-
 def _flag_alpha3(mmsi: np.ndarray) -> list[str | None]:
     """Flag of each MMSI; ship stations through the MID table, other identities one by one."""
     ship = (mmsi >= 200_000_000) & (mmsi <= 799_999_999)
@@ -392,7 +401,7 @@ def _opt_int(value: Any, none: int = -1) -> int | None:
 
 def _micros(value: datetime | None) -> int:
     if value is None:
-        return int(_NO_TIME)
+        return int(NO_TIME)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return (value - _EPOCH) // timedelta(microseconds=1)
