@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from jointwatch.detect.state import NONE_T, VesselState
 
-__all__ = ["ExtBatch", "build_batch", "group_prefix_max"]
+__all__ = ["BatchInput", "ExtBatch", "build_batch", "group_prefix_max", "stable_order"]
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
@@ -31,15 +31,45 @@ def _floats(table: pa.Table, name: str) -> F64:
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
+def stable_order(values: I64) -> I64:
+    """``np.argsort(values, kind="stable")``, in two 16-bit radix passes when it can.
+
+    Why: NumPy sorts 64-bit integers stably with a merge sort; MMSIs fit in 32 bits, and a
+    stable sort on the low half then on the high half gives the same order two to three
+    times faster (NumPy radix-sorts 16-bit keys).
+    """
+    if len(values) == 0 or int(values.min()) < 0 or int(values.max()) >= 1 << 32:
+        return np.asarray(np.argsort(values, kind="stable"), dtype=np.int64)
+    low = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (values[low] >> 16).astype(np.uint16)
+    return np.asarray(low[np.argsort(high, kind="stable")], dtype=np.int64)
+
+
 def group_prefix_max(group: I64, values: I64) -> I64:
     """Running maximum of ``values`` within each run of equal ``group`` (sorted groups)."""
     if len(values) == 0:
         return values.copy()
+    if bool(np.all((values[1:] >= values[:-1]) | (group[1:] != group[:-1]))):
+        return values.copy()  # already rising within each group, the usual case: no sort
     ranks = np.unique(values, return_inverse=True)[1].astype(np.int64)
     span = int(ranks.max()) + 1
     gid = np.cumsum(np.r_[0, group[1:] != group[:-1]]).astype(np.int64)
     running = np.maximum.accumulate(gid * span + ranks) - gid * span
     return np.asarray(np.sort(np.unique(values)), dtype=np.int64)[running]
+
+
+@dataclass
+class BatchInput:
+    """The batch's columns as read (arrival order) and its rows by vessel, arrival order
+    within a vessel: the pairwise detectors take these rather than read and sort again."""
+
+    m: I64
+    t: I64
+    lat: F64
+    lon: F64
+    sog: F64
+    msg_type: I64
+    by_vessel: I64
 
 
 @dataclass
@@ -58,6 +88,7 @@ class ExtBatch:
     group_last: B  # last row of its vessel in this batch
     state_last: B  # the vessel's newest report from earlier batches
     rejected_stale: int  # reports not newer than the vessel's newest: dropped
+    input: BatchInput
 
     def __len__(self) -> int:
         return len(self.m)
@@ -70,13 +101,34 @@ class ExtBatch:
         return out
 
 
+def _ext_order(pg: I64, lg: I64, kg: I64, n_groups: int) -> I64:
+    """The order that brings each vessel's earlier, last and new reports together.
+
+    The rows to order are the vessels' earlier reports (vessels ``pg``), their last reports
+    (``lg``) and the new reports (``kg``), concatenated in that order. Each part is already
+    sorted by vessel, so every row's place follows from counts: the order of a lexsort on
+    (vessel, part, arrival), without sorting.
+    """
+    has_p = np.bincount(pg, minlength=n_groups)
+    has_l = np.bincount(lg, minlength=n_groups)
+    per_new = np.bincount(kg, minlength=n_groups)
+    size = has_p + has_l + per_new
+    start = np.cumsum(size) - size
+    rank = np.arange(len(kg)) - (np.cumsum(per_new) - per_new)[kg]  # among its vessel's new
+    dest = np.concatenate((start[pg], start[lg] + has_p[lg], (start + has_p + has_l)[kg] + rank))
+    order = np.empty(len(dest), np.int64)
+    order[dest] = np.arange(len(dest))
+    return order
+
+
 def build_batch(positions: pa.Table, state: VesselState) -> ExtBatch:
     """Sort a batch by vessel (arrival order within a vessel), drop stale reports, join state."""
     m_all = np.asarray(positions.column("mmsi").to_numpy(), dtype=np.int64)
     t_all = np.asarray(pc.cast(positions.column("time"), pa.int64()).to_numpy(), dtype=np.int64)
-    order = np.argsort(m_all, kind="stable")
+    order = stable_order(m_all)
     sm, st = m_all[order], t_all[order]
-    uniq, first = np.unique(sm, return_index=True)
+    first = np.flatnonzero(np.r_[True, sm[1:] != sm[:-1]]) if len(sm) else np.zeros(0, np.int64)
+    uniq = sm[first]  # already sorted: no second sort by np.unique
     srows = state.rows_for(uniq)
     group = np.repeat(np.arange(len(uniq)), np.diff(np.r_[first, len(sm)]))
     base = state["last_t"][srows][group]
@@ -101,8 +153,7 @@ def build_batch(positions: pa.Table, state: VesselState) -> ExtBatch:
     pg, lg = gids[s_prev], gids[s_last]
     n_real = len(idx)
     groups = np.concatenate((pg, lg, kg))
-    seq = np.concatenate((np.full(len(pg), -2), np.full(len(lg), -1), np.arange(n_real)))
-    ext_order = np.lexsort((seq, groups))
+    ext_order = _ext_order(pg, lg, kg, len(uniq))
     g = groups[ext_order]
 
     def col(prev_vals: NDArray, last_vals: NDArray, real_vals: NDArray) -> NDArray:
@@ -132,4 +183,5 @@ def build_batch(positions: pa.Table, state: VesselState) -> ExtBatch:
         group_last=group_last,
         state_last=col(np.zeros(len(pg), bool), np.ones(len(lg), bool), np.zeros(n_real, bool)),
         rejected_stale=int(len(st) - n_real),
+        input=BatchInput(m_all, t_all, lat_all, lon_all, sog_all, mt_all, order),
     )

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jointwatch.detect.batch import build_batch
+from jointwatch.detect.batch import ExtBatch, build_batch
 from jointwatch.detect.events import Event
 from jointwatch.detect.pairs import ApproachDetector, EncounterDetector, StaticRegistry
 from jointwatch.detect.params import DetectParams
@@ -113,23 +113,21 @@ class DetectionEngine:
             detect_gaps(b, self.shore, p.ais_gap, emit)
         if p.loitering.enabled:
             detect_loitering(b, self.shore, self.state, p.loitering, emit)
-        jump = np.zeros(len(b), dtype=bool)
         if p.spoofing.enabled:
             jump = detect_spoofing(b, self.shore, self.state, p.spoofing, emit)
+        else:
+            jump = np.zeros(len(b), dtype=bool)
         if p.zones.enabled:
             detect_zones(b, self.zone_index, self.state_zones, emit)
         self._carry(b, jump)
-        self._pairs(positions)
+        self._pairs(b)
         if p.ais_gap.enabled:
             # Judged at the watermark, not the newest time: a report up to lateness_s late
             # may still end the silence, and an open event once raised is never withdrawn.
             watermark = self.clock_us - int(p.stream.lateness_s * 1e6)
             overdue_gaps(self.state, watermark, self.shore, p.ais_gap, emit)
 
-    def _carry(self, b: object, jump: np.ndarray) -> None:
-        from jointwatch.detect.batch import ExtBatch
-
-        assert isinstance(b, ExtBatch)
+    def _carry(self, b: ExtBatch, jump: np.ndarray) -> None:
         last = np.flatnonzero(b.group_last)
         rows = b.srow[last]
         s = self.state
@@ -147,9 +145,9 @@ class DetectionEngine:
         s["prev_lat"][rows] = np.where(has, b.lat[p_idx], np.nan)
         s["prev_lon"][rows] = np.where(has, b.lon[p_idx], np.nan)
 
-    def _pairs(self, positions: pa.Table) -> None:
+    def _pairs(self, b: ExtBatch) -> None:
         p = self.params
-        t = np.asarray(pc.cast(positions.column("time"), pa.int64()).to_numpy(), dtype=np.int64)
+        t = b.input.t
         before = np.maximum.accumulate(np.r_[self.clock_us, t])[:-1]
         lateness = int(p.stream.lateness_s * 1e6)
         ok = ~(t < before - lateness) | (before == NONE_T)
@@ -157,14 +155,11 @@ class DetectionEngine:
         self.clock_us = max(self.clock_us, int(t.max()))
         if not (p.encounter.enabled or p.approach.enabled):
             return
-        idx = np.flatnonzero(ok)
-        m = np.asarray(positions.column("mmsi").to_numpy(), dtype=np.int64)[idx]
-        lat = np.asarray(positions.column("lat").to_numpy(), dtype=np.float64)[idx]
-        lon = np.asarray(positions.column("lon").to_numpy(), dtype=np.float64)[idx]
-        sog_col = pc.cast(positions.column("sog_kn"), pa.float64())
-        sog = np.asarray(sog_col.to_numpy(zero_copy_only=False), dtype=np.float64)[idx]
-        mt = pc.fill_null(positions.column("msg_type"), 0).to_numpy(zero_copy_only=False)
-        class_b = np.isin(np.asarray(mt)[idx], (18, 19))
+        # By vessel, as build_batch sorted them: the slot trackers then merge sorted runs.
+        idx = b.input.by_vessel[ok[b.input.by_vessel]]
+        m, lat, lon, sog = b.input.m[idx], b.input.lat[idx], b.input.lon[idx], b.input.sog[idx]
+        mt = b.input.msg_type[idx]
+        class_b = (mt == 18) | (mt == 19)
         watermark = self.clock_us - lateness
         for det, enabled in (
             (self.encounters, p.encounter.enabled),

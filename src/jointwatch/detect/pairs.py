@@ -61,30 +61,32 @@ class SlotTracker:
         self.class_b = np.empty(0, bool)
 
     def add(self, m: I64, t: I64, lat: F64, lon: F64, sog: F64, class_b: NDArray[np.bool_]) -> None:
-        """Queue reports (already known not to be late)."""
+        """Queue reports (already known not to be late), in arrival order within a vessel;
+        sorted by vessel they are cheaper to close."""
         if len(m):
             self._pending.append((m, t, lat, lon, sog, class_b))
 
     def close(self, watermark_us: int) -> Iterator[Slot]:
-        """Every slot that ends at or before the watermark and holds reports, in order."""
+        """Every slot that ends at or before the watermark and holds reports, in order.
+
+        Only the newest report of each (slot, vessel) can ever be used, so that is all that
+        stays pending for an open slot (by slot and vessel, ahead of every later arrival): a
+        10-minute slot is otherwise sorted again with every batch that reaches it.
+        """
         if not self._pending:
             return
         m, t, lat, lon, sog, cb = (np.concatenate(c) for c in zip(*self._pending, strict=True))
         k = np.floor_divide(t, self.slot_us)
-        last_closed = watermark_us // self.slot_us - 1
-        done = k <= last_closed
-        keep = ~done
+        win = _newest_per_slot(k, m, t)  # by slot, then vessel
+        n_done = int(np.searchsorted(k[win], watermark_us // self.slot_us - 1, side="right"))
+        keep = win[n_done:]
         self._pending = (
-            [(m[keep], t[keep], lat[keep], lon[keep], sog[keep], cb[keep])] if keep.any() else []
+            [(m[keep], t[keep], lat[keep], lon[keep], sog[keep], cb[keep])] if len(keep) else []
         )
-        idx = np.flatnonzero(done)
-        if len(idx) == 0:
+        if n_done == 0:
             return
-        # Slot, then vessel, then time, then arrival: the last row of each (slot, vessel).
-        order = idx[np.lexsort((idx, t[idx], m[idx], k[idx]))]
-        ks, ms = k[order], m[order]
-        last = np.r_[(ks[1:] != ks[:-1]) | (ms[1:] != ms[:-1]), True]
-        order, ks = order[last], ks[last]
+        order = win[:n_done]
+        ks = k[order]
         bounds = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1], True])
         for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
             rows = order[a:b]
@@ -106,7 +108,8 @@ class SlotTracker:
 
     def _merge(self, m: I64, t: I64, lat: F64, lon: F64, sog: F64, cb: NDArray[np.bool_]) -> None:
         """Update each vessel's carried report (rows are unique per vessel, sorted by MMSI)."""
-        new = ~np.isin(m, self.m, assume_unique=True)
+        rows = np.searchsorted(self.m, m)
+        new = ~_found(self.m, m, rows)
         if new.any():
             mm = np.concatenate((self.m, m[new]))
             order = np.argsort(mm, kind="stable")
@@ -117,7 +120,7 @@ class SlotTracker:
             self.lon = np.concatenate((self.lon, np.full(n, np.nan)))[order]
             self.sog = np.concatenate((self.sog, np.full(n, np.nan)))[order]
             self.class_b = np.concatenate((self.class_b, np.zeros(n, bool)))[order]
-        rows = np.searchsorted(self.m, m)
+            rows = np.searchsorted(self.m, m)
         newer = t >= self.t[rows]
         rows = rows[newer]
         self.t[rows] = t[newer]
@@ -130,6 +133,41 @@ class SlotTracker:
             keep = self.t >= int(self.t.max()) - 10 * self.carry_us
             self.m, self.t, self.lat = self.m[keep], self.t[keep], self.lat[keep]
             self.lon, self.sog, self.class_b = self.lon[keep], self.sog[keep], self.class_b[keep]
+
+
+def _found(sorted_keys: I64, keys: I64, pos: I64 | None = None) -> NDArray[np.bool_]:
+    """Whether each key is in ``sorted_keys`` (``pos``: where a binary search puts it, if
+    already known); where ``np.isin`` would sort both arrays together every batch."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    if pos is None:
+        pos = np.searchsorted(sorted_keys, keys)
+    return np.asarray(sorted_keys[np.minimum(pos, len(sorted_keys) - 1)] == keys)
+
+
+def _newest_per_slot(k: I64, m: I64, t: I64) -> I64:
+    """Index of the newest report (latest time, then latest arrival) of each (slot, vessel),
+    ordered by slot then vessel.
+
+    Why not one ``lexsort`` on (slot, vessel, time, arrival): the rows come as a few runs
+    already sorted by vessel (what is pending, then the new batch as ``build_batch`` sorted
+    it), which a stable sort merges almost for free; when each vessel's times then rise with
+    arrival, the newest is the last, and a stable radix sort on the few slot numbers finishes
+    the order. Anything else (times out of order within a vessel) takes the full lexsort.
+    """
+    n = len(k)
+    if n == 0:
+        return np.empty(0, np.int64)
+    k0 = int(k.min())
+    by_m = np.argsort(m, kind="stable")
+    mm, tm = m[by_m], t[by_m]
+    if int(k.max()) - k0 < 1 << 16 and not bool(((tm[1:] < tm[:-1]) & (mm[1:] == mm[:-1])).any()):
+        order = by_m[np.argsort((k[by_m] - k0).astype(np.uint16), kind="stable")]
+    else:
+        order = np.lexsort((np.arange(n), t, m, k))
+    ks, ms = k[order], m[order]
+    last = np.r_[(ks[1:] != ks[:-1]) | (ms[1:] != ms[:-1]), True]
+    return np.asarray(order[last], dtype=np.int64)
 
 
 class StaticRegistry:
@@ -155,7 +193,8 @@ class StaticRegistry:
         was first heard; missing values (-1 / NaN) do not overwrite."""
         if len(m) == 0:
             return
-        new = np.setdiff1d(m, self.m)
+        heard = np.unique(m)
+        new = heard[~_found(self.m, heard)]
         if len(new):
             order = np.argsort(np.concatenate((self.m, new)), kind="stable")
             k = len(new)
@@ -217,7 +256,7 @@ class EncounterDetector:
             slow = ~(s.sog > 3 * p.max_median_speed_kn)  # NaN speed stays a candidate
             idx = np.flatnonzero(slow)
             if len(idx) >= 2:
-                far = self.shore.distance_m(s.lat[idx], s.lon[idx]) >= p.min_shore_km * 1000
+                far = self.shore.farther_than(s.lat[idx], s.lon[idx], p.min_shore_km * 1000)
                 idx = idx[far]
             pairs = np.empty((0, 2), np.int64)
             if len(idx) >= 2:

@@ -50,7 +50,11 @@ class VesselState:
 
     def rows_for(self, mmsis: NDArray[np.int64]) -> NDArray[np.int64]:
         """Row of each (unique, sorted) MMSI, adding rows for vessels not seen before."""
-        missing = np.setdiff1d(mmsis, self.mmsi, assume_unique=True)
+        # Found by binary search, not ``np.setdiff1d``, which sorts state and batch together.
+        rows = np.searchsorted(self.mmsi, mmsis)
+        found = rows < len(self.mmsi)
+        found[found] = self.mmsi[rows[found]] == mmsis[found]
+        missing = mmsis[~found]
         if len(missing):
             merged = np.concatenate((self.mmsi, missing))
             order = np.argsort(merged, kind="stable")
@@ -58,7 +62,8 @@ class VesselState:
             for name, (dtype, fill) in _COLUMNS.items():
                 grown = np.concatenate((self.cols[name], np.full(len(missing), fill, dtype=dtype)))
                 self.cols[name] = grown[order]
-        return np.searchsorted(self.mmsi, mmsis).astype(np.int64)
+            rows = np.searchsorted(self.mmsi, mmsis)
+        return rows.astype(np.int64)
 
     def __getitem__(self, name: str) -> NDArray[Any]:
         return self.cols[name]

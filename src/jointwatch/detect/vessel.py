@@ -15,7 +15,7 @@ from jointwatch.detect.batch import ExtBatch
 from jointwatch.detect.events import Event
 from jointwatch.detect.params import GapParams, LoiteringParams, SpoofingParams
 from jointwatch.detect.state import NONE_T, VesselState
-from jointwatch.geo.distance import KNOT_MS, NM_M, haversine_m
+from jointwatch.geo.distance import EARTH_RADIUS_M, KNOT_MS, NM_M, haversine_m
 from jointwatch.geo.shore import ShoreIndex
 from jointwatch.geo.zones import ZoneIndex
 from jointwatch.picture.mid import flag_for_mmsi
@@ -23,6 +23,7 @@ from jointwatch.picture.mid import flag_for_mmsi
 __all__ = ["detect_gaps", "detect_loitering", "detect_spoofing", "detect_zones", "overdue_gaps"]
 
 HOUR_US = 3_600_000_000
+F64 = NDArray[np.float64]
 Emit = Callable[[Event, bool], None]
 
 
@@ -102,7 +103,7 @@ def detect_loitering(
     """Runs of slow reports far offshore lasting ≥ ``min_duration_h``."""
     slow = b.real & (b.sog < p.max_speed_kn)
     rows = np.flatnonzero(slow)  # distance to shore only where it can matter
-    slow[rows] = shore.distance_m(b.lat[rows], b.lon[rows]) >= p.min_shore_nm * NM_M
+    slow[rows] = shore.farther_than(b.lat[rows], b.lon[rows], p.min_shore_nm * NM_M)
     # A vessel's previous report (from state) continues a run if the state has one open.
     state_open = ~b.real & (state["lo_start_t"][b.srow] != NONE_T) & b.state_last
     flag = slow | state_open
@@ -156,6 +157,20 @@ def _not_ship_station(m: NDArray[np.int64]) -> NDArray[np.bool_]:
     return ((m >= 100_000_000) & (m < 200_000_000)) | ((m >= 800_000_000) & (m <= 999_999_999))
 
 
+def _hop_bound_m(lat: F64, lon: F64, j: NDArray[np.int64]) -> F64:
+    """An upper bound on the great-circle distance from row ``j`` to each row.
+
+    Why it holds for any angles: along a path in (lat, lon) the point on the sphere moves at
+    most R·|dlat| + R·cos(lat)·|dlon| <= R·(|dlat| + |dlon|); the haversine, which the
+    detectors use, is the shortest such path (within a metre, hence the 10 m of slack).
+    """
+    dlon = np.abs(lon - lon[j])
+    if bool((dlon > 360.0).any()):  # longitudes off the usual range only
+        dlon %= 360.0
+    degrees = np.abs(lat - lat[j]) + np.minimum(dlon, 360.0 - dlon)
+    return np.asarray(degrees * (np.pi / 180 * EARTH_RADIUS_M))
+
+
 def detect_spoofing(
     b: ExtBatch,
     shore: ShoreIndex,
@@ -167,18 +182,29 @@ def detect_spoofing(
     flag of every row (kept in state for the duplicate test of the next batch)."""
     has = b.prev >= 0
     j = np.maximum(b.prev, 0)
-    dist = np.where(has, haversine_m(b.lat[j], b.lon[j], b.lat, b.lon), 0.0)
-    dt_s = np.where(has, (b.t - b.t[j]) / 1e6, np.inf)
-    speed_kn = np.where(dt_s > 0, dist / np.maximum(dt_s, 1e-9) / KNOT_MS, 0.0)
-    jump = b.real & has & (speed_kn > p.max_speed_kn) & (dist >= p.min_jump_nm * NM_M)
-    jump = jump | (~b.real & state["last_jump"][b.srow] & b.state_last)
+    # The implied speed only matters for a hop of at least min_jump_nm, and consecutive
+    # reports are almost always far closer: the haversine (the costly part) is taken only
+    # where a cheap upper bound on the hop reaches that far, which leaves the result as is.
+    cand = np.flatnonzero(
+        b.real & has & (_hop_bound_m(b.lat, b.lon, j) >= p.min_jump_nm * NM_M - 10.0)
+    )
+    jc = j[cand]
+    dist = haversine_m(b.lat[jc], b.lon[jc], b.lat[cand], b.lon[cand])
+    dt_s = (b.t[cand] - b.t[jc]) / 1e6
+    speed_kn = np.zeros(len(b))
+    speed_kn[cand] = np.where(dt_s > 0, dist / np.maximum(dt_s, 1e-9) / KNOT_MS, 0.0)
+    jump = state["last_jump"][b.srow] & b.state_last & ~b.real
+    jump[cand] = (speed_kn[cand] > p.max_speed_kn) & (dist >= p.min_jump_nm * NM_M)
     # Two jumps in a row that land back where the vessel was: two transmitters, one MMSI.
-    has2 = has & (b.prev[j] >= 0)
-    k = np.maximum(b.prev[j], 0)
-    back = np.where(has2, haversine_m(b.lat[k], b.lon[k], b.lat, b.lon), np.inf)
-    duplicate = jump & b.real & has & jump[j] & (back <= p.duplicate_return_nm * NM_M)
+    two = np.flatnonzero(jump & b.real & jump[j] & has & (b.prev[j] >= 0))
+    k = b.prev[j[two]]
+    back = haversine_m(b.lat[k], b.lon[k], b.lat[two], b.lon[two])
+    duplicate = np.zeros(len(b), dtype=bool)
+    duplicate[two] = back <= p.duplicate_return_nm * NM_M
     speed = jump & b.real & ~duplicate
-    inland = b.real & shore.is_land(b.lat, b.lon)
+    real = np.flatnonzero(b.real)
+    inland = np.zeros(len(b), dtype=bool)
+    inland[real] = shore.is_land(b.lat[real], b.lon[real])
     on = np.flatnonzero(inland)
     if len(on):
         # Land here and 1 km north, south, east and west: not a coastline or port error.
@@ -300,9 +326,9 @@ def detect_zones(b: ExtBatch, zones: ZoneIndex, state_zones: ZoneMemberships, em
     for r, z in zip(after[left].tolist(), was_z[left].tolist(), strict=True):
         _zone_event(b, zones, "zone_exit", r, z, emit)
     # Carry each vessel's zones at its last report.
-    last = np.flatnonzero(b.group_last & b.real)
-    at_last = np.isin(rows, last)
-    state_zones.replace(b.m[last], b.m[rows[at_last]], zone[at_last])
+    is_last = b.group_last & b.real
+    at_last = is_last[rows]
+    state_zones.replace(b.m[is_last], b.m[rows[at_last]], zone[at_last])
 
 
 def _contains(sorted_keys: NDArray[np.int64], keys: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -353,5 +379,5 @@ class ZoneMemberships:
         self, vessels: NDArray[np.int64], mmsi: NDArray[np.int64], zone: NDArray[np.int64]
     ) -> None:
         """Set the zones of ``vessels`` to the given (MMSI, zone) pairs."""
-        keep = ~np.isin(self.keys // self.nz, vessels)
+        keep = ~_contains(np.sort(vessels), self.keys // self.nz)  # no sort of the keys
         self.keys = np.unique(np.concatenate((self.keys[keep], mmsi * self.nz + zone)))

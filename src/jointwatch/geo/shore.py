@@ -32,6 +32,15 @@ _CACHE_NAME = "coast-cells-v1.npz"
 #: cheaper than one that searches on for the nearest coast.
 CAP_M = 200_000.0
 _BAND_ROWS = 1200  # rows per pass when scanning the 933-million-cell mask
+#: Cells of the distance-to-shore cache for threshold tests: one arc minute (about 1 nm).
+_COARSE_PER_DEG = 60
+#: No point of a coarse cell is further than this from its centre: half a cell along the
+#: meridian plus at most half a cell along the parallel, each at most R * (1/120 degree).
+#: The chord is shorter than the arc, and 1 m more absorbs every rounding error.
+_COARSE_RADIUS_M = EARTH_RADIUS_M * np.radians(1.0 / _COARSE_PER_DEG) + 1.0
+#: Past this many cached cells the cache starts afresh, so a node that sees the whole
+#: world over months does not grow without bound (16 bytes a cell).
+_COARSE_MAX_CELLS = 1 << 20
 
 
 def _ocean_mask() -> NDArray[np.bool_]:
@@ -91,17 +100,27 @@ class ShoreIndex:
 
     def __init__(self) -> None:
         self._ocean = _ocean_mask()
+        # One index into the flat mask is several times faster than a (row, col) pair.
+        self._flat = self._ocean.reshape(-1) if self._ocean.flags.c_contiguous else None
         rows, cols = _load_coast(self._ocean)
         lat = 90.0 - (rows + 0.5) / CELLS_PER_DEG
         lon = -180.0 + (cols + 0.5) / CELLS_PER_DEG
         self._tree = cKDTree(unit_vectors(lat, lon))
         self.coast_cells = len(rows)
+        # (sorted coarse-cell keys, capped chord from each cell's centre to the coast),
+        # replaced whole so that a thread reading it never sees the two out of step.
+        self._coarse: tuple[NDArray[np.int64], NDArray[np.float64]] = (
+            np.empty(0, np.int64),
+            np.empty(0, np.float64),
+        )
 
     @staticmethod
     def _cells(lat: ArrayLike, lon: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         la = np.clip(np.asarray(lat, dtype=np.float64), -90.0, 90.0)
         lo = np.asarray(lon, dtype=np.float64)
-        lo = np.where((lo < -180.0) | (lo > 180.0), ((lo + 180.0) % 360.0) - 180.0, lo)
+        wrap = (lo < -180.0) | (lo > 180.0)
+        if wrap.any():  # rare: spares every batch the modulo
+            lo = np.where(wrap, ((lo + 180.0) % 360.0) - 180.0, lo)
         rows = np.clip(((90.0 - la) * CELLS_PER_DEG).astype(np.int64), 0, ROWS - 1)
         cols = np.clip(((lo + 180.0) * CELLS_PER_DEG).astype(np.int64), 0, COLS - 1)
         return rows, cols
@@ -109,7 +128,9 @@ class ShoreIndex:
     def is_land(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.bool_]:
         """True where the position is on land (lakes count as land, as in the mask)."""
         rows, cols = self._cells(lat, lon)
-        return ~self._ocean[rows, cols]
+        if self._flat is None:
+            return ~self._ocean[rows, cols]
+        return ~self._flat[rows * COLS + cols]
 
     def distance_m(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
         """Distance in metres to the nearest coastline cell (0 on land, at most ``CAP_M``)."""
@@ -123,6 +144,63 @@ class ShoreIndex:
         chord = np.minimum(chord, CAP_M)  # beyond the cap the search stops early: inf
         arc = 2 * EARTH_RADIUS_M * np.arcsin(np.clip(chord / (2 * EARTH_RADIUS_M), 0.0, 1.0))
         return np.where(self.is_land(la, lo), 0.0, arc)
+
+    def farther_than(self, lat: ArrayLike, lon: ArrayLike, min_m: float) -> NDArray[np.bool_]:
+        """Exactly ``distance_m(lat, lon) >= min_m``, mostly without a tree query.
+
+        Why: the detectors only compare distance to shore with a threshold, for thousands
+        of slow or moored vessels each batch, most of them sitting in the same few hundred
+        square miles. The distance from each one-arc-minute cell's centre is kept; a point
+        is within ``_COARSE_RADIUS_M`` of its cell's centre, so unless the centre's distance
+        is within that of the threshold the answer follows (the triangle inequality holds
+        for the chord, which is what the tree measures). The few points near the threshold
+        and any odd input (NaN, off the grid) get the exact query.
+        """
+        la = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+        lo = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+        if la.size == 0:
+            return np.zeros(0, dtype=bool)
+        if not 0.0 < min_m < CAP_M:
+            return np.asarray(self.distance_m(la, lo) >= min_m)
+        with np.errstate(invalid="ignore"):
+            ok = (la >= -90.0) & (la < 90.0) & (lo >= -180.0) & (lo < 180.0)
+        per_row = 360 * _COARSE_PER_DEG
+        # Clipped so that rounding at +90 or +180 cannot put a point in the next row's cell.
+        rows = np.minimum(np.where(ok, la + 90.0, 0.0) * _COARSE_PER_DEG, 180 * _COARSE_PER_DEG - 1)
+        cols = np.minimum(np.where(ok, lo + 180.0, 0.0) * _COARSE_PER_DEG, per_row - 1)
+        center = self._coarse_chords(rows.astype(np.int64) * per_row + cols.astype(np.int64))
+        chord_min = 2 * EARTH_RADIUS_M * np.sin(min_m / (2 * EARTH_RADIUS_M))
+        far = ok & (center - _COARSE_RADIUS_M >= chord_min + 1.0)
+        exact = np.flatnonzero(~far & ~(ok & (center + _COARSE_RADIUS_M <= chord_min - 1.0)))
+        out = far.copy()
+        f = np.flatnonzero(far)
+        out[f] = ~self.is_land(la[f], lo[f])  # inland, far from any coast, is still land
+        out[exact] = self.distance_m(la[exact], lo[exact]) >= min_m
+        return out
+
+    def _coarse_chords(self, keys: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Capped chord to the coast from the centre of each coarse cell, cached."""
+        known, chords = self._coarse
+        pos = np.searchsorted(known, keys)
+        hit = np.zeros(len(keys), dtype=bool)
+        if len(known):
+            hit = known[np.minimum(pos, len(known) - 1)] == keys
+        if not hit.all():
+            new = np.unique(keys[~hit])
+            if len(known) + len(new) > _COARSE_MAX_CELLS:
+                known, chords = known[:0], chords[:0]
+                new = np.unique(keys)
+            per_row = 360 * _COARSE_PER_DEG
+            c_lat = -90.0 + (new // per_row + 0.5) / _COARSE_PER_DEG
+            c_lon = -180.0 + (new % per_row + 0.5) / _COARSE_PER_DEG
+            d, _ = self._tree.query(unit_vectors(c_lat, c_lon), k=1, distance_upper_bound=CAP_M)
+            merged = np.concatenate((known, new))
+            order = np.argsort(merged, kind="stable")
+            known = merged[order]
+            chords = np.concatenate((chords, np.minimum(d, CAP_M)))[order]
+            self._coarse = (known, chords)
+            pos = np.searchsorted(known, keys)
+        return chords[pos]
 
 
 _BUILD_LOCK = threading.Lock()
@@ -153,3 +231,7 @@ class LazyShore(ShoreIndex):
     def distance_m(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
         """As ``ShoreIndex.distance_m``."""
         return shore_index().distance_m(lat, lon)
+
+    def farther_than(self, lat: ArrayLike, lon: ArrayLike, min_m: float) -> NDArray[np.bool_]:
+        """As ``ShoreIndex.farther_than``."""
+        return shore_index().farther_than(lat, lon, min_m)
