@@ -21,6 +21,7 @@ import pyarrow as pa
 from jointwatch.ais import AisPipeline
 from jointwatch.ais.framing import block_lines
 from jointwatch.ais.pipeline import IngestStats
+from jointwatch.checkpoint import Checkpoint, CheckpointWriter
 from jointwatch.config import Settings
 from jointwatch.detect.engine import DetectionEngine
 from jointwatch.detect.params import load_params
@@ -34,7 +35,6 @@ from jointwatch.journal import (
     read_checkpoint,
     read_checkpoint_counters,
     read_checkpoint_parts,
-    write_checkpoint,
 )
 from jointwatch.picture.archive import PositionArchive
 from jointwatch.picture.positions import split_decoded
@@ -90,6 +90,13 @@ class IngestService:
         self._replay_position: JournalPosition | None = None
         self.event_repo = EventRepository(self.engine)
         self.zone_repo = ZoneRepository(self.engine)
+        self.checkpoints = CheckpointWriter(
+            self.archive,
+            self.vessel_repo,
+            self.event_repo,
+            self.counter_repo,
+            self.journal.root if self.journal is not None else None,
+        )
         self._events_dirty: dict[str, dict[str, Any]] = {}
         self._events_out: dict[str, dict[str, Any]] = {}
         self.detector: DetectionEngine | None = None
@@ -162,6 +169,7 @@ class IngestService:
         return self.event_repo.get(event_id)
 
     def _save_events_locked(self) -> None:
+        self.checkpoints.wait()  # database writes land in the order they were made
         if self._events_dirty:
             events, self._events_dirty = list(self._events_dirty.values()), {}
             self.event_repo.upsert(events)
@@ -280,8 +288,8 @@ class IngestService:
                 data = event.to_json()
                 self._events_dirty[data["id"]] = data
                 self._events_out[data["id"]] = data
-        if self.archive.pending_rows >= self.settings.archive_flush_rows:
-            self._checkpoint_locked()
+        if self.archive.buffered_rows >= self.settings.archive_flush_rows:
+            self._checkpoint_locked(background=True)
         return len(changed)
 
     def take_changed(self) -> set[int]:
@@ -313,7 +321,10 @@ class IngestService:
     # ---- persistence --------------------------------------------------------------------
 
     def flush(self, *, force_archive: bool = False) -> None:
-        """Persist changed vessels; write the archive and a checkpoint when due or forced."""
+        """Persist changed vessels; write the archive and a checkpoint when due or forced.
+
+        A forced flush returns once everything is durable; a due one leaves the checkpoint
+        to the background writer (``checkpoint``)."""
         with self._lock:
             with self._pipeline_lock:
                 before = self.pipeline.stats.copy()
@@ -321,19 +332,20 @@ class IngestService:
                 self._stats.merge(self.pipeline.stats.since(before))
             due = time.monotonic() - self._last_archive_flush >= self.settings.archive_flush_s
             if force_archive or due:
-                self._checkpoint_locked()
+                self._checkpoint_locked(background=not force_archive)
             else:
                 self._save_vessels_locked()
 
     def _save_vessels_locked(self) -> None:
         # Idempotent: a replayed older position never overwrites a newer vessel state.
+        self.checkpoints.wait()
         rows = self.picture.dirty_rows()
         self.picture.clear_dirty()
         if rows:
             self.vessel_repo.upsert(rows)
         self._save_events_locked()
 
-    def _checkpoint_locked(self) -> None:
+    def _checkpoint_locked(self, *, background: bool = False) -> None:
         """Archive, vessels and counters to disk, then mark the journal position they cover.
 
         Counters are saved only here so that a crash followed by recovery counts every
@@ -341,27 +353,34 @@ class IngestService:
         atomic rename as its position, and only then to the database (what queries and other
         tools read). A kill between the two leaves the database behind, never ahead; the
         next start takes the checkpoint's copy (``_saved_counters``) and rewrites it.
+
+        The snapshot is taken here, at one instant; ``background`` leaves writing it to the
+        checkpoint thread while ingest goes on (see ``checkpoint``).
         """
+        self.checkpoints.wait()  # the previous one is durable (or its error raised) first
         if self._replaying:
             position = self._replay_position
         else:
             position = self.journal.position() if self.journal is not None else None
-        # Two phases, so that a kill at any point leaves archive and checkpoint agreeing:
-        # parts are written hidden, the checkpoint names them, then they are made visible
-        # (recovery finishes or discards what a kill interrupted; see ``_recover``).
-        prepared = self.archive.prepare()
-        self._save_vessels_locked()
-        counters = self._counters_locked()
-        if position is not None and self.journal is not None:
-            parts = self.archive.relative(prepared)
-            write_checkpoint(self.journal.root, position, parts, counters=counters)
-        self.counter_repo.save(counters)
-        self.archive.publish(prepared)
+        vessels = self.picture.dirty_rows()
+        self.picture.clear_dirty()
+        events, self._events_dirty = list(self._events_dirty.values()), {}
+        snapshot = Checkpoint(
+            position,
+            self.archive.take(),
+            vessels if vessels else None,
+            events,
+            self._counters_locked(),
+        )
+        self.checkpoints.write(snapshot, background=background)
         self._last_archive_flush = time.monotonic()
 
     def close(self) -> None:
         """Flush everything; a restarted node sees all that was ingested before."""
-        self.flush(force_archive=True)
+        try:
+            self.flush(force_archive=True)
+        finally:
+            self.checkpoints.close()
         if self.journal is not None:
             self.journal.close()
         self.engine.dispose()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from jointwatch import service as service_module
+from jointwatch import checkpoint as checkpoint_module
 from jointwatch.config import Settings
 from jointwatch.journal import CHECKPOINT
 from jointwatch.service import IngestService
@@ -74,8 +74,8 @@ def test_a_kill_at_any_checkpoint_step_leaves_counters_exact(
     service.ingest_lines(_lines(30, 20), "rx")
     with monkeypatch.context() as patch:
         if step == "checkpoint-file":
-            real = service_module.write_checkpoint
-            patch.setattr(service_module, "write_checkpoint", _killing(real, after=after))
+            real = checkpoint_module.write_checkpoint
+            patch.setattr(checkpoint_module, "write_checkpoint", _killing(real, after=after))
         else:
             patch.setattr(
                 service.counter_repo, "save", _killing(service.counter_repo.save, after=after)

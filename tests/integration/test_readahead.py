@@ -5,13 +5,14 @@ counters stay exact when the node dies with a block decoded but not yet applied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
-from jointwatch import service as service_module
+from jointwatch import checkpoint as checkpoint_module
 from jointwatch.ais import with_tag_block
 from jointwatch.config import Settings
 from jointwatch.exercise.fleet_corpus import fleet_sentences
@@ -81,36 +82,30 @@ class Killed(Exception):
     """Stands for kill -9 in the middle of a checkpoint."""
 
 
-def test_a_kill_with_a_block_decoded_ahead_leaves_counters_exact(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    capture = _capture(tmp_path / "capture.nmea")
-    settings = _settings(tmp_path / "node", db_url)
-    service = IngestService(settings)
-    real = service_module.write_checkpoint
+def _checkpoint_fails_at(
+    monkeypatch: pytest.MonkeyPatch, call: int, error: BaseException
+) -> Callable[[], int]:
+    """Make the ``call``-th checkpoint record write raise ``error``; returns a call count."""
+    real = checkpoint_module.write_checkpoint
     calls = 0
 
-    def dies_at_the_third(*args: Any, **kwargs: Any) -> None:
+    def write(*args: Any, **kwargs: Any) -> None:
         nonlocal calls
         calls += 1
-        if calls == 3:
-            raise Killed
+        if calls == call:
+            raise error
         real(*args, **kwargs)
 
-    monkeypatch.setattr(service_module, "write_checkpoint", dies_at_the_third)
-    blocks = list(iter_file_blocks(capture, BLOCK_BYTES))
-    applied = 0
-    with pytest.raises(Killed):
-        for _ in ingest_blocks(service, blocks):
-            applied += 1
-    # The block being applied was journaled before the kill; the one decoded ahead was not.
-    journaled = sum(block.data.count(b"\n") for block in blocks[: applied + 1])
-    assert journaled < 12_000
+    monkeypatch.setattr(checkpoint_module, "write_checkpoint", write)
+    return lambda: calls
+
+
+def _die_and_restart_exact(service: IngestService, settings: Settings, journaled: int) -> None:
+    """Drop the service as kill -9 would, restart it, and check that recovery counted every
+    journaled line once and archived every position once."""
     if service.journal is not None:
         service.journal.close()
     service.engine.dispose()
-    monkeypatch.setattr(service_module, "write_checkpoint", real)
-
     restarted = IngestService(settings)
     try:
         stats = restarted.stats()
@@ -123,3 +118,43 @@ def test_a_kill_with_a_block_decoded_ahead_leaves_counters_exact(
         assert archived + restarted.archive.pending_rows == stats["positions"]
     finally:
         restarted.close()
+
+
+def test_a_kill_with_a_block_decoded_ahead_leaves_counters_exact(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = _capture(tmp_path / "capture.nmea")
+    settings = _settings(tmp_path / "node", db_url)
+    service = IngestService(settings)
+    _checkpoint_fails_at(monkeypatch, 3, Killed())
+    blocks = list(iter_file_blocks(capture, BLOCK_BYTES))
+    applied = 0
+    with pytest.raises(Killed):
+        for _ in ingest_blocks(service, blocks):
+            applied += 1
+    # The block being applied was journaled before the kill; the one decoded ahead was not.
+    journaled = sum(block.data.count(b"\n") for block in blocks[: applied + 1])
+    assert journaled < 12_000
+    monkeypatch.undo()
+    _die_and_restart_exact(service, settings, journaled)
+
+
+def test_a_checkpoint_failing_in_the_background_is_raised_and_loses_nothing(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = _capture(tmp_path / "capture.nmea")
+    settings = _settings(tmp_path / "node", db_url)
+    service = IngestService(settings)
+    calls = _checkpoint_fails_at(monkeypatch, 1, OSError("no space left on device"))
+    blocks = list(iter_file_blocks(capture, BLOCK_BYTES))
+    raised_at = None
+    for index, block in enumerate(blocks):
+        try:
+            service.ingest_block(block.data, block.source, block.rx_time_s)
+        except OSError:
+            raised_at = index  # the failure surfaces in the next call that checkpoints
+            break
+    assert raised_at is not None and calls() == 1
+    journaled = sum(block.data.count(b"\n") for block in blocks[: raised_at + 1])
+    monkeypatch.undo()
+    _die_and_restart_exact(service, settings, journaled)

@@ -169,10 +169,14 @@ def test_prepared_parts_are_invisible_until_published(tmp_path: Path) -> None:
 
     prepared = archive.prepare()
 
-    assert len(prepared) == 2 and archive.pending_rows == 0
-    assert PositionArchive(tmp_path).count() == 0  # a reader sees nothing yet
+    assert len(prepared) == 2 and archive.buffered_rows == 0
+    assert archive.pending_rows == 3 and archive.count() == 3  # still read from memory
+    assert len(archive.track(MMSI, MIDNIGHT, MIDNIGHT + timedelta(days=2))) == 3
+    assert PositionArchive(tmp_path).count() == 0  # another reader sees nothing yet
     archive.publish(prepared)
+    assert archive.pending_rows == 0 and archive.count() == 3
     assert PositionArchive(tmp_path).count() == 3
+    assert len(archive.track(MMSI, MIDNIGHT, MIDNIGHT + timedelta(days=2))) == 3
 
 
 def test_recover_publishes_named_parts_and_deletes_the_others(tmp_path: Path) -> None:
@@ -212,3 +216,45 @@ def test_a_part_holds_its_rows_by_vessel_then_time_ties_in_arrival_order(tmp_pat
         (MMSI + 1, 5, 10.05),
         (MMSI + 1, 30, 10.3),
     ]
+
+
+def test_rows_being_written_stay_readable_and_are_counted_once(tmp_path: Path) -> None:
+    # A checkpoint writes what it took on another thread while ingest appends: at every
+    # step a reader sees each row exactly once.
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(1, 2, 3))
+    window = (MMSI, MIDNIGHT, MIDNIGHT + timedelta(hours=1))
+
+    taken = archive.take()
+    archive.append(minutes(4))
+    assert archive.buffered_rows == 1 and archive.pending_rows == 4
+    assert archive.count() == 4 and len(archive.track(*window)) == 4
+    hidden = archive.write_taken(taken)
+    assert archive.count() == 4 and len(archive.track(*window)) == 4
+    archive.publish(hidden)
+    assert archive.pending_rows == 1 and archive.count() == 4
+    assert len(archive.track(*window)) == 4
+    assert PositionArchive(tmp_path).count() == 3  # on disk: what was published
+
+
+def test_a_take_that_fails_to_write_goes_back_to_the_front_of_the_buffer(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import pytest
+
+    archive = PositionArchive(tmp_path)
+    archive.append(minutes(1, 2))
+    taken = archive.take()
+    archive.append(minutes(3))
+
+    def disk_full(*args: Any) -> Path:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(archive, "_write_hidden", disk_full)
+    with pytest.raises(OSError):
+        archive.write_taken(taken)
+    monkeypatch.undo()
+    assert archive.pending_rows == 3 and archive.buffered_rows == 3
+    assert archive.flush() == 3
+    track = archive.track(MMSI, MIDNIGHT, MIDNIGHT + timedelta(hours=1))
+    assert [t.minute for t in track.column("time").to_pylist()] == [1, 2, 3]
