@@ -5,7 +5,9 @@ and the demo all feed the same ``IngestService``, so the picture, the archive, t
 and the journal cannot disagree about what a node has seen.
 
 Threading: ingest is CPU work on NumPy/Arrow batches; the server runs it in worker threads
-(``asyncio.to_thread``) under ``_lock`` so the event loop keeps serving the console.
+(``asyncio.to_thread``) under ``_lock`` so the event loop keeps serving the console. Bulk
+file ingest decodes the next block outside ``_lock`` (``readahead``), and checkpoints are
+written on their own thread (``checkpoint``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -46,6 +48,7 @@ from jointwatch.store.repositories import EventRepository, ZoneRepository
 __all__ = ["BatchResult", "DecodedBlock", "IngestService"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The archive is flushed by the service, never on its own, so that every Parquet write is
 # paired with a journal checkpoint (see ``_checkpoint_locked``).
@@ -216,10 +219,8 @@ class IngestService:
         with self._lock:
             if self.journal is not None and not self._replaying:
                 self.journal.append(lines, source, rx)
-            with self._pipeline_lock:
-                before = self.pipeline.stats.copy()
-                decoded = self.pipeline.process(lines, source, rx)
-                self._stats.merge(self.pipeline.stats.since(before))
+            decoded, counts = self._counted(lambda p: p.process(lines, source, rx))
+            self._stats.merge(counts)
             return self._picture_locked(len(lines), decoded)
 
     def ingest_block(
@@ -243,11 +244,15 @@ class IngestService:
         journaled = None
         if self.journal is not None and not self._replaying:
             journaled = block_lines(block)[0]
+        table, counts = self._counted(lambda p: p.process_block(block, source, rx))
+        return DecodedBlock(table, counts, journaled, source, rx)
+
+    def _counted(self, step: Callable[[AisPipeline], T]) -> tuple[T, IngestStats]:
+        """Run ``step`` on the pipeline; returns its result and what it counted."""
         with self._pipeline_lock:
             before = self.pipeline.stats.copy()
-            table = self.pipeline.process_block(block, source, rx)
-            counts = self.pipeline.stats.since(before)
-        return DecodedBlock(table, counts, journaled, source, rx)
+            out = step(self.pipeline)
+            return out, self.pipeline.stats.since(before)
 
     def apply_block(self, decoded: DecodedBlock) -> BatchResult:
         """Journal a decoded block, count it and apply it to the picture and the store."""
@@ -326,10 +331,7 @@ class IngestService:
         A forced flush returns once everything is durable; a due one leaves the checkpoint
         to the background writer (``checkpoint``)."""
         with self._lock:
-            with self._pipeline_lock:
-                before = self.pipeline.stats.copy()
-                self.pipeline.flush(time.time())
-                self._stats.merge(self.pipeline.stats.since(before))
+            self._stats.merge(self._counted(lambda p: p.flush(time.time()))[1])
             due = time.monotonic() - self._last_archive_flush >= self.settings.archive_flush_s
             if force_archive or due:
                 self._checkpoint_locked(background=not force_archive)
