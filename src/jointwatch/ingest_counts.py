@@ -24,12 +24,12 @@ __all__ = ["BatchResult", "DecodedBlock", "stats_view", "totals"]
 @dataclass(frozen=True)
 class DecodedBlock:
     """A block framed and decoded but not yet applied (``IngestService.decode_block``):
-    its table, what decoding it counted, and its lines as the journal records them (None
-    when nothing is journaled)."""
+    its table, what decoding it counted, and its journal records, built already (None when
+    nothing is journaled)."""
 
     table: pa.Table
     counts: IngestStats
-    journal_lines: bytes | None
+    journal_records: bytes | None
     source: str
     rx_time_s: float
 

@@ -29,6 +29,7 @@ __all__ = [
     "read_checkpoint",
     "read_checkpoint_counters",
     "read_checkpoint_parts",
+    "record_prefix",
     "write_checkpoint",
 ]
 
@@ -51,6 +52,11 @@ class JournalRecord:
     source: str
     lines: list[bytes]
     end: JournalPosition | None = None  # where the record's last line ends in the journal
+
+
+def record_prefix(source: str, rx_time_s: float) -> bytes:
+    """What goes before each line of a batch in the journal: receive time and source."""
+    return b"%.3f\t" % rx_time_s + _clean_source(source) + b"\t"
 
 
 def _clean_source(source: str) -> bytes:
@@ -105,17 +111,15 @@ class RawJournal:
         """Write a batch; one write call per batch keeps this off the per-line hot path."""
         if not lines:
             return
-        prefix = b"%.3f\t" % rx_time_s + _clean_source(source) + b"\t"
+        prefix = record_prefix(source, rx_time_s)
         body = b"".join(prefix + line.rstrip(b"\r\n") + b"\n" for line in lines)
         self._write(body, rx_time_s)
 
-    def append_block(self, lines: bytes, source: str, rx_time_s: float) -> None:
-        """``append`` for lines already joined, each ending in '\\n' (``framing.block_lines``):
-        the same records, built by two C-level byte operations instead of a loop."""
-        if not lines:
-            return
-        prefix = b"%.3f\t" % rx_time_s + _clean_source(source) + b"\t"
-        self._write(prefix + lines[:-1].replace(b"\n", b"\n" + prefix) + b"\n", rx_time_s)
+    def append_records(self, records: bytes, rx_time_s: float) -> None:
+        """Write records already built as ``append`` builds them (``framing.block_records``
+        with ``record_prefix``): the ingest thread only writes."""
+        if records:
+            self._write(records, rx_time_s)
 
     def _write(self, body: bytes, rx_time_s: float) -> None:
         with self._lock:

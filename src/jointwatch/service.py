@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from jointwatch.ais import AisPipeline
-from jointwatch.ais.framing import block_lines
+from jointwatch.ais.framing import block_records
 from jointwatch.ais.pipeline import IngestStats
 from jointwatch.checkpoint import Checkpoint, CheckpointWriter
 from jointwatch.config import Settings
@@ -37,6 +37,7 @@ from jointwatch.journal import (
     read_checkpoint,
     read_checkpoint_counters,
     read_checkpoint_parts,
+    record_prefix,
 )
 from jointwatch.picture.archive import PositionArchive
 from jointwatch.picture.positions import split_decoded
@@ -243,7 +244,7 @@ class IngestService:
         rx = time.time() if rx_time_s is None else rx_time_s
         journaled = None
         if self.journal is not None and not self._replaying:
-            journaled = block_lines(block)[0]
+            journaled = block_records(block, record_prefix(source, rx))
         table, counts = self._counted(lambda p: p.process_block(block, source, rx))
         return DecodedBlock(table, counts, journaled, source, rx)
 
@@ -260,8 +261,8 @@ class IngestService:
             return self._apply_block_locked(decoded)
 
     def _apply_block_locked(self, decoded: DecodedBlock) -> BatchResult:
-        if decoded.journal_lines is not None and self.journal is not None:
-            self.journal.append_block(decoded.journal_lines, decoded.source, decoded.rx_time_s)
+        if decoded.journal_records is not None and self.journal is not None:
+            self.journal.append_records(decoded.journal_records, decoded.rx_time_s)
         self._stats.merge(decoded.counts)
         return self._picture_locked(decoded.counts.lines_read, decoded.table)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jointwatch.journal import RawJournal, iter_journal
+from jointwatch.journal import RawJournal, iter_journal, record_prefix
 
 
 def test_journal_round_trips_lines_sources_and_times(tmp_path: Path) -> None:
@@ -51,15 +51,15 @@ def test_checkpoint_records_counters_and_reads_none_when_it_has_none(tmp_path: P
 
 
 def test_a_block_is_journaled_exactly_as_its_lines(tmp_path: Path) -> None:
-    from jointwatch.ais.framing import block_lines
+    from jointwatch.ais.framing import block_records
 
     lines = [b"!AIVDM,1,1,,A,15MgK45P3@G?fl0E`JbR0OwT0@MS,0*4E", b"junk\tx", b"\\c:1*00\\!x"]
     block = b"\r\n".join(lines) + b"\n\n" + b"x" * 2000 + b"\n"  # CRLF, blank, too long
     by_lines, by_block = RawJournal(tmp_path / "a"), RawJournal(tmp_path / "b")
     by_lines.append(lines, "rx\t1", 1_700_000_000.5)
-    joined, count = block_lines(block)
-    by_block.append_block(joined, "rx\t1", 1_700_000_000.5)
-    assert count == 3
+    records = block_records(block, record_prefix("rx\t1", 1_700_000_000.5))
+    by_block.append_records(records, 1_700_000_000.5)
+    assert records.count(b"\n") == 3
     files_a = sorted((tmp_path / "a").rglob("*.jnl"))
     files_b = sorted((tmp_path / "b").rglob("*.jnl"))
     assert [f.read_bytes() for f in files_a] == [f.read_bytes() for f in files_b]

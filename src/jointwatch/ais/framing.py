@@ -228,13 +228,15 @@ def frame_block(block: bytes, rx_time_s: float) -> Frames:
     return frames
 
 
-def block_lines(block: bytes) -> tuple[bytes, int]:
-    """The lines ``frame_block`` reads from a block, joined by (and ending in) '\\n', and
-    how many there are: what a journal records."""
+def block_records(block: bytes, prefix: bytes) -> bytes:
+    """The lines ``frame_block`` reads from a block, each as ``prefix + line + '\\n'``:
+    the journal's records of the block (``journal.record_prefix``), built in compiled code
+    so that a worker thread can build them while another thread holds the GIL."""
     buf, starts, ends, _ = _block_bounds(block)
-    out = np.full(int((ends - starts).sum()) + len(starts), 10, dtype=np.uint8)
-    kernels.gather(buf, starts, ends - starts, out, 1)
-    return out.tobytes(), len(starts)
+    lengths = ends - starts
+    out = np.empty(int(lengths.sum()) + len(starts) * (len(prefix) + 1), dtype=np.uint8)
+    kernels.gather_records(buf, starts, lengths, np.frombuffer(prefix, dtype=np.uint8), out)
+    return out.tobytes()
 
 
 def _block_bounds(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:

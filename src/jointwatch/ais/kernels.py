@@ -340,3 +340,21 @@ def gather(
         size = length[i]
         out[at : at + size] = buf[start[i] : start[i] + size]
         at += size + gap
+
+
+@_jit
+def gather_records(
+    buf: np.ndarray, start: np.ndarray, length: np.ndarray, prefix: np.ndarray, out: np.ndarray
+) -> None:
+    """Each span as one record ``prefix + span + '\\n'``, one after another in ``out``
+    (sized to fit): a block's journal records, built without holding the GIL."""
+    at = 0
+    n_prefix = len(prefix)
+    for i in range(len(start)):
+        out[at : at + n_prefix] = prefix
+        at += n_prefix
+        size = length[i]
+        out[at : at + size] = buf[start[i] : start[i] + size]
+        at += size
+        out[at] = 10
+        at += 1
