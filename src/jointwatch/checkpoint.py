@@ -16,6 +16,7 @@ service waits for it (``wait``), so writes land in the order they were made.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from jointwatch.store.repositories import EventRepository
 from jointwatch.store.rows import ColumnRows
 
 __all__ = ["Checkpoint", "CheckpointWriter"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,21 @@ class CheckpointWriter:
         """Write ``checkpoint`` after any earlier one; ``background`` returns at once."""
         self.wait()
         if background:
-            self._running = self._pool.submit(self._write, checkpoint)
+            self._running = self._pool.submit(self._logged, checkpoint)
         else:
             self._write(checkpoint)
+
+    def _logged(self, checkpoint: Checkpoint) -> None:
+        # Whichever call waits next gets the error (an ingest batch, a flush, an events
+        # query); the log says what happened whoever that is.
+        try:
+            self._write(checkpoint)
+        except BaseException:
+            log.exception(
+                "background checkpoint failed: the journal position stays at the last good "
+                "checkpoint, so a restart replays from there"
+            )
+            raise
 
     def close(self) -> None:
         """Finish the checkpoint being written and stop the thread."""

@@ -1,9 +1,9 @@
 """Bulk ingest of file blocks on both cores: the next block is framed and decoded on a
 worker thread while the current one is applied (picture, detectors, archive, store).
 
-Why it pays: decoding is compiled code that releases the GIL (``ais.kernels``), and much
-of applying is NumPy, Arrow, Parquet and SQLite work that releases it too, so the two
-overlap on a 2-core machine. Why it stays exact: decoding changes nothing durable; a block
+Why it pays: decoding is mostly compiled code that releases the GIL (``ais.kernels``), so
+it overlaps the Python-heavy applying of the block before (about a quarter off the wall
+time of a bulk load here; docs/performance.md). Why it stays exact: decoding changes nothing durable; a block
 is journaled and counted only when it is applied, in file order (``IngestService``).
 """
 
