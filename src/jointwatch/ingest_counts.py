@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from jointwatch.ais.pipeline import IngestStats
+from jointwatch.picture.positions import PictureBatch
 
 if TYPE_CHECKING:
     from jointwatch.detect.engine import DetectionEngine
@@ -24,10 +23,11 @@ __all__ = ["BatchResult", "DecodedBlock", "stats_view", "totals"]
 @dataclass(frozen=True)
 class DecodedBlock:
     """A block framed and decoded but not yet applied (``IngestService.decode_block``):
-    its table, what decoding it counted, and its journal records, built already (None when
-    nothing is journaled)."""
+    its rows split for the picture, how many messages it decoded, what decoding it counted,
+    and its journal records, built already (None when nothing is journaled)."""
 
-    table: pa.Table
+    picture: PictureBatch
+    decoded: int
     counts: IngestStats
     journal_records: bytes | None
     source: str

@@ -3,8 +3,9 @@ worker thread while the current one is applied (picture, detectors, archive, sto
 
 Why it pays: decoding is mostly compiled code that releases the GIL (``ais.kernels``), so
 it overlaps the Python-heavy applying of the block before (about a quarter off the wall
-time of a bulk load here; docs/performance.md). Why it stays exact: decoding changes nothing durable; a block
-is journaled and counted only when it is applied, in file order (``IngestService``).
+time of a bulk load here; docs/performance.md). Why it stays exact: decoding changes
+nothing durable; a block is journaled and counted only when it is applied, in file order
+(``IngestService``).
 """
 
 from __future__ import annotations

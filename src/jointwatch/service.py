@@ -40,7 +40,7 @@ from jointwatch.journal import (
     record_prefix,
 )
 from jointwatch.picture.archive import PositionArchive
-from jointwatch.picture.positions import split_decoded
+from jointwatch.picture.positions import PictureBatch, split_decoded
 from jointwatch.picture.schema import POSITION_SCHEMA, STATIC_SCHEMA
 from jointwatch.picture.vessels import VesselPicture
 from jointwatch.store import CounterRepository, VesselRepository, make_engine, migrate
@@ -222,7 +222,7 @@ class IngestService:
                 self.journal.append(lines, source, rx)
             decoded, counts = self._counted(lambda p: p.process(lines, source, rx))
             self._stats.merge(counts)
-            return self._picture_locked(len(lines), decoded)
+            return self._picture_locked(len(lines), decoded.num_rows, split_decoded(decoded))
 
     def ingest_block(
         self, block: bytes, source: str, rx_time_s: float | None = None
@@ -246,7 +246,9 @@ class IngestService:
         if self.journal is not None and not self._replaying:
             journaled = block_records(block, record_prefix(source, rx))
         table, counts = self._counted(lambda p: p.process_block(block, source, rx))
-        return DecodedBlock(table, counts, journaled, source, rx)
+        # Split here too: it is a pure function of the table, and its Arrow work overlaps
+        # the block being applied on the other thread.
+        return DecodedBlock(split_decoded(table), table.num_rows, counts, journaled, source, rx)
 
     def _counted(self, step: Callable[[AisPipeline], T]) -> tuple[T, IngestStats]:
         """Run ``step`` on the pipeline; returns its result and what it counted."""
@@ -264,15 +266,14 @@ class IngestService:
         if decoded.journal_records is not None and self.journal is not None:
             self.journal.append_records(decoded.journal_records, decoded.rx_time_s)
         self._stats.merge(decoded.counts)
-        return self._picture_locked(decoded.counts.lines_read, decoded.table)
+        return self._picture_locked(decoded.counts.lines_read, decoded.decoded, decoded.picture)
 
-    def _picture_locked(self, n_lines: int, decoded: pa.Table) -> BatchResult:
-        """Split a decoded batch for the picture, count what it drops, and apply it."""
-        batch = split_decoded(decoded)
+    def _picture_locked(self, n_lines: int, n_decoded: int, batch: PictureBatch) -> BatchResult:
+        """Count what the split of a decoded batch dropped, and apply the rest."""
         for reason, count in batch.rejected.items():
             self._picture_rejected[reason] = self._picture_rejected.get(reason, 0) + count
         changed = self._apply(batch.positions, batch.static)
-        return BatchResult(n_lines, decoded.num_rows, batch.positions.num_rows, changed)
+        return BatchResult(n_lines, n_decoded, batch.positions.num_rows, changed)
 
     def ingest_tables(self, positions: pa.Table, static: pa.Table) -> BatchResult:
         """Apply already-columnar positions and static data (CSV archives)."""
