@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 
 from jointwatch.ais import AisPipeline
-from jointwatch.ais.framing import block_records
+from jointwatch.ais.framing import block_bounds, block_records
 from jointwatch.ais.pipeline import IngestStats
 from jointwatch.checkpoint import Checkpoint, CheckpointWriter
 from jointwatch.config import Settings
@@ -242,10 +242,11 @@ class IngestService:
         ``apply_block``. Blocks must be applied in the order they were decoded.
         """
         rx = time.time() if rx_time_s is None else rx_time_s
+        bounds = block_bounds(block)  # found once, for the journal and for framing
         journaled = None
         if self.journal is not None and not self._replaying:
-            journaled = block_records(block, record_prefix(source, rx))
-        table, counts = self._counted(lambda p: p.process_block(block, source, rx))
+            journaled = block_records(block, record_prefix(source, rx), bounds)
+        table, counts = self._counted(lambda p: p.process_block(block, source, rx, bounds))
         # Split here too: it is a pure function of the table, and its Arrow work overlaps
         # the block being applied on the other thread.
         return DecodedBlock(split_decoded(table), table.num_rows, counts, journaled, source, rx)

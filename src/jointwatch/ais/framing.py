@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import reduce
 from operator import xor
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,6 +31,9 @@ __all__ = [
     "MAX_LINE_BYTES",
     "MAX_TAG_AHEAD_S",
     "Frames",
+    "LineBounds",
+    "block_bounds",
+    "block_records",
     "frame_block",
     "frame_lines",
 ]
@@ -213,12 +217,15 @@ def frame_lines(lines: Sequence[bytes | str], source: str, rx_time_s: float) -> 
     return _frame(buf, starts, ends, lines.__getitem__, rx_time_s)
 
 
-def frame_block(block: bytes, rx_time_s: float) -> Frames:
+def frame_block(block: bytes, rx_time_s: float, bounds: LineBounds | None = None) -> Frames:
     """``frame_lines`` for a block of text as a stream delivers it: lines end at '\\n' (a
     '\\r' before it is removed) and empty lines are skipped, as the line splitter of every
     source does. Lines longer than ``MAX_LINE_BYTES`` are dropped, as the splitter drops
-    them, and counted in ``dropped_too_long``. No Python object is made per line."""
-    buf, starts, ends, too_long = _block_bounds(block)
+    them, and counted in ``dropped_too_long``. No Python object is made per line.
+
+    ``bounds`` (``block_bounds`` of this block) spares finding the lines again when the
+    caller found them already, for the journal."""
+    buf, starts, ends, too_long = bounds if bounds is not None else block_bounds(block)
 
     def line_at(index: int) -> bytes:
         return block[int(starts[index]) : int(ends[index])]
@@ -228,24 +235,33 @@ def frame_block(block: bytes, rx_time_s: float) -> Frames:
     return frames
 
 
-def block_records(block: bytes, prefix: bytes) -> bytes:
+def block_records(block: bytes, prefix: bytes, bounds: LineBounds | None = None) -> bytes:
     """The lines ``frame_block`` reads from a block, each as ``prefix + line + '\\n'``:
     the journal's records of the block (``journal.record_prefix``), built in compiled code
     so that a worker thread can build them while another thread holds the GIL."""
-    buf, starts, ends, _ = _block_bounds(block)
+    buf, starts, ends, _ = bounds if bounds is not None else block_bounds(block)
     lengths = ends - starts
     out = np.empty(int(lengths.sum()) + len(starts) * (len(prefix) + 1), dtype=np.uint8)
     kernels.gather_records(buf, starts, lengths, np.frombuffer(prefix, dtype=np.uint8), out)
     return out.tobytes()
 
 
-def _block_bounds(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """The block as bytes, where each kept line starts and ends, and how many were too long."""
+class LineBounds(NamedTuple):
+    """A block as bytes, where each line kept starts and ends, and how many were too long."""
+
+    buf: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    too_long: int
+
+
+def block_bounds(block: bytes) -> LineBounds:
+    """The lines of a block as ``frame_block`` and ``block_records`` read them."""
     buf = np.frombuffer(block, dtype=np.uint8)
     starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
     ends = np.empty_like(starts)
     n_lines, too_long = kernels.line_bounds(buf, MAX_LINE_BYTES, starts, ends)
-    return buf, starts[:n_lines], ends[:n_lines], int(too_long)
+    return LineBounds(buf, starts[:n_lines], ends[:n_lines], int(too_long))
 
 
 def _join(lines: Sequence[bytes | str]) -> tuple[np.ndarray, np.ndarray]:

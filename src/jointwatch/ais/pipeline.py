@@ -22,7 +22,7 @@ from jointwatch.ais import kernels
 from jointwatch.ais.assembly import Assembler
 from jointwatch.ais.decoder import DECODED_SCHEMA, decode_packed
 from jointwatch.ais.dedupe import RecentKeys
-from jointwatch.ais.framing import Frames, frame_block, frame_lines
+from jointwatch.ais.framing import Frames, LineBounds, frame_block, frame_lines
 
 __all__ = ["PIPELINE_SCHEMA", "AisPipeline", "IngestStats", "decode_lines", "dedupe_keys"]
 
@@ -104,10 +104,13 @@ class AisPipeline:
         on bad input — every line lands in ``stats``."""
         return self._process(frame_lines(lines, source, rx_time_s), source, rx_time_s)
 
-    def process_block(self, block: bytes, source: str, rx_time_s: float) -> pa.Table:
+    def process_block(
+        self, block: bytes, source: str, rx_time_s: float, bounds: LineBounds | None = None
+    ) -> pa.Table:
         """``process`` for a block of text as a stream delivers it (lines end at '\\n';
-        see ``framing.frame_block``): no Python object is made per sentence."""
-        return self._process(frame_block(block, rx_time_s), source, rx_time_s)
+        see ``framing.frame_block``, and its ``bounds``): no Python object is made per
+        sentence."""
+        return self._process(frame_block(block, rx_time_s, bounds), source, rx_time_s)
 
     def _process(self, frames: Frames, source: str, rx_time_s: float) -> pa.Table:
         # Lines a block held that were too long are framing rejections like any other.
