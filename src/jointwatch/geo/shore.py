@@ -5,8 +5,9 @@ grid (GLOBE, about 1 km). The detectors need "how far from shore" against thresh
 10 km to 50 nm, for positions anywhere on earth. The land cells that touch the sea (about
 1.5 million) are found once, placed on the sphere, and put in a k-d tree; a batch of
 positions is then one nearest-neighbour query, exact to the grid's resolution, with no
-per-region warm-up, so scattered global traffic costs no more than a busy strait. The cells
-are cached in the user's cache directory after the first extraction (a few seconds).
+per-region warm-up, so scattered global traffic costs no more than a busy strait. The cells,
+and the mask itself as packed bits, are cached in the user's cache directory after the first
+extraction (a few seconds); later starts map the bits and take under a second.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = ["CAP_M", "LazyShore", "ShoreIndex", "shore_index"]
 CELLS_PER_DEG = 120
 ROWS, COLS = 180 * CELLS_PER_DEG, 360 * CELLS_PER_DEG
 _CACHE_NAME = "coast-cells-v1.npz"
+_BITS_NAME = "ocean-bits-v1.npy"
 #: Distances are exact up to this (about 108 nm) and reported as this beyond it: every
 #: threshold is far below it, and an open-ocean query that stops here is several times
 #: cheaper than one that searches on for the nearest coast.
@@ -45,11 +47,44 @@ _COARSE_MAX_CELLS = 1 << 20
 
 def _ocean_mask() -> NDArray[np.bool_]:
     # Imported lazily: loading the mask takes a few seconds and about 1 GB of memory, which
-    # only a process that runs detectors should pay.
+    # only the first process on a machine pays (``_ocean_bits`` caches it).
     from global_land_mask import globe
 
     mask: NDArray[np.bool_] = globe._mask
     return mask
+
+
+def _ocean_bits() -> NDArray[np.uint8]:
+    """The mask as bits (1 = sea, most significant bit first), memory-mapped from the user's
+    cache directory.
+
+    Why: the package's mask is a 1 GB boolean array decompressed at every start (about
+    2.7 s). Packed, it is 117 MB, and mapped, a node reads only the pages of the seas its
+    traffic is in: starting takes a fraction of a second and resident memory stays small.
+    The file is built from the package's mask the first time, written whole under a
+    temporary name and renamed, so a reader never sees half of it.
+    """
+    path = _cache_dir() / _BITS_NAME
+    try:
+        bits: NDArray[np.uint8] = np.load(path, mmap_mode="r")
+        if bits.shape == (ROWS, COLS // 8) and bits.dtype == np.uint8:
+            return bits
+    except (OSError, ValueError):
+        pass
+    packed = np.packbits(_ocean_mask(), axis=1)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npy")
+        np.save(tmp, packed)
+        tmp.replace(path)
+        mapped: NDArray[np.uint8] = np.load(path, mmap_mode="r")
+        return mapped
+    except OSError:
+        return packed  # a read-only home only costs the unpacking again next time
+
+
+def _unpacked_rows(bits: NDArray[np.uint8], r0: int, r1: int) -> NDArray[np.bool_]:
+    return np.unpackbits(bits[r0:r1], axis=1, count=COLS).astype(bool)
 
 
 def _cache_dir() -> Path:
@@ -57,34 +92,37 @@ def _cache_dir() -> Path:
     return Path(base) / "jointwatch"
 
 
-def coast_cells(ocean: NDArray[np.bool_]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+def coast_cells(ocean_bits: NDArray[np.uint8]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     """(row, col) of every land cell with a sea cell north, south, east or west of it."""
     rows: list[NDArray[np.int64]] = []
     cols: list[NDArray[np.int64]] = []
     for r0 in range(0, ROWS, _BAND_ROWS):
         r1 = min(ROWS, r0 + _BAND_ROWS)
-        core = ocean[r0:r1]
+        # The band with one row either side of it (where there is one).
+        lo, hi = max(r0 - 1, 0), min(r1 + 1, ROWS)
+        band = _unpacked_rows(ocean_bits, lo, hi)
+        core = band[r0 - lo : r0 - lo + (r1 - r0)]
         sea_near = np.roll(core, 1, axis=1) | np.roll(core, -1, axis=1)  # wraps at 180°
         sea_near[1:] |= core[:-1]
         sea_near[:-1] |= core[1:]
         if r0 > 0:
-            sea_near[0] |= ocean[r0 - 1]
+            sea_near[0] |= band[0]
         if r1 < ROWS:
-            sea_near[-1] |= ocean[r1]
+            sea_near[-1] |= band[-1]
         rr, cc = np.nonzero(~core & sea_near)
         rows.append(rr + r0)
         cols.append(cc)
     return np.concatenate(rows).astype(np.int32), np.concatenate(cols).astype(np.int32)
 
 
-def _load_coast(ocean: NDArray[np.bool_]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+def _load_coast(ocean_bits: NDArray[np.uint8]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     path = _cache_dir() / _CACHE_NAME
     try:
         with np.load(path) as data:
             return data["rows"], data["cols"]
     except (OSError, KeyError, ValueError):
         pass
-    rows, cols = coast_cells(ocean)
+    rows, cols = coast_cells(ocean_bits)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
@@ -99,10 +137,10 @@ class ShoreIndex:
     """Answers "on land?" and "how far from shore?" for arrays of positions."""
 
     def __init__(self) -> None:
-        self._ocean = _ocean_mask()
-        # One index into the flat mask is several times faster than a (row, col) pair.
-        self._flat = self._ocean.reshape(-1) if self._ocean.flags.c_contiguous else None
-        rows, cols = _load_coast(self._ocean)
+        bits = _ocean_bits()
+        # One index into the flat array is several times faster than a (row, col) pair.
+        self._bits = bits.reshape(-1)
+        rows, cols = _load_coast(bits)
         lat = 90.0 - (rows + 0.5) / CELLS_PER_DEG
         lon = -180.0 + (cols + 0.5) / CELLS_PER_DEG
         self._tree = cKDTree(unit_vectors(lat, lon))
@@ -128,9 +166,8 @@ class ShoreIndex:
     def is_land(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.bool_]:
         """True where the position is on land (lakes count as land, as in the mask)."""
         rows, cols = self._cells(lat, lon)
-        if self._flat is None:
-            return ~self._ocean[rows, cols]
-        return ~self._flat[rows * COLS + cols]
+        byte = self._bits[rows * (COLS // 8) + (cols >> 3)]
+        return ((byte >> (7 - (cols & 7)).astype(np.uint8)) & 1) == 0
 
     def distance_m(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
         """Distance in metres to the nearest coastline cell (0 on land, at most ``CAP_M``)."""
