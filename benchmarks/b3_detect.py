@@ -9,6 +9,7 @@ reporting every 60 s), so only detection is timed, not decoding.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -93,31 +94,39 @@ def batches(positions: int, vessels: int, seed: int = 3) -> Iterator[pa.Table]:
         yield pa.concat_tables(pending)
 
 
-def run_size(positions: int, vessels: int) -> dict[str, Any]:
+def run_size(positions: int, vessels: int, runs: int = 1) -> dict[str, Any]:
+    """Time a fresh engine over the same batches ``runs`` times; the median is reported
+    (single runs on a shared VM vary by up to 2x), with min and max."""
     data = list(batches(positions, vessels))
     n = sum(t.num_rows for t in data)
-    engine = DetectionEngine(zones=_zones())
-    started = time.perf_counter()
-    for table in data:
-        engine.feed(table)
-    seconds = time.perf_counter() - started
+    times = []
+    for _ in range(runs):
+        engine = DetectionEngine(zones=_zones())
+        started = time.perf_counter()
+        for table in data:
+            engine.feed(table)
+        times.append(time.perf_counter() - started)
+    seconds = statistics.median(times)
     kinds: dict[str, int] = {}
     for e in engine.events.values():
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
     return {
         "positions": n,
         "vessels": vessels,
+        "runs": runs,
         "seconds": seconds,
+        "min_s": min(times),
+        "max_s": max(times),
         "us_per_position": seconds / n * 1e6,
         "positions_per_s": n / seconds,
         "events": kinds,
     }
 
 
-def run(max_positions: int) -> dict[str, Any]:
+def run(max_positions: int, runs: int = 3) -> dict[str, Any]:
     shore_index()  # load the land mask before timing
     run_size(*SIZES[0])  # and fill the distance-to-shore tile cache once
-    results = [run_size(p, v) for p, v in SIZES if p <= max_positions]
+    results = [run_size(p, v, runs) for p, v in SIZES if p <= max_positions]
     base = results[0]["us_per_position"]
     for r in results:
         r["cost_vs_smallest"] = r["us_per_position"] / base
@@ -129,8 +138,9 @@ def run(max_positions: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--max-positions", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (median reported)")
     args = parser.parse_args()
-    for r in run(args.max_positions)["sizes"]:
+    for r in run(args.max_positions, args.runs)["sizes"]:
         print(
             f"| B3 detect, {r['positions']:,} positions, {r['vessels']:,} vessels | "
             f"{r['seconds']:.2f} s | {r['us_per_position']:.2f} µs/position | "
