@@ -84,7 +84,7 @@ class BatchOut:
         flat = parts.ravel()
         lengths = f.payload_len[flat]
         joined = np.zeros(int(lengths.sum()), dtype=np.uint8)
-        kernels.gather(f.buf, f.payload_start[flat], lengths, joined, 0)
+        kernels.gather(f.buf, f.payload_start[flat], lengths, joined)
         per_message = lengths.reshape(parts.shape).sum(axis=1)
         self.rows.append(parts[:, -1])
         self.starts.append(len(f.buf) + self.extra_size + np.cumsum(per_message) - per_message)

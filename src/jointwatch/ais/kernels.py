@@ -330,16 +330,13 @@ def payload_hashes(
 
 
 @_jit
-def gather(
-    buf: np.ndarray, start: np.ndarray, length: np.ndarray, out: np.ndarray, gap: int
-) -> None:
-    """Copy the spans one after another into ``out``, skipping ``gap`` bytes after each
-    (0 joins the parts of messages; 1 leaves room for the newlines ``out`` comes filled with)."""
+def gather(buf: np.ndarray, start: np.ndarray, length: np.ndarray, out: np.ndarray) -> None:
+    """Copy the spans one after another into ``out`` (the parts of messages, joined)."""
     at = 0
     for i in range(len(start)):
         size = length[i]
         out[at : at + size] = buf[start[i] : start[i] + size]
-        at += size + gap
+        at += size
 
 
 @_jit
