@@ -379,8 +379,6 @@ def decode_packed(
             np.ascontiguousarray(length, dtype=np.int64),
             fills,
             _DEARMOUR,
-            _FIELDS,
-            _LAYOUT_SPANS,
             _TABLE_MATRIX,
             columns.ints,
             columns.floats,

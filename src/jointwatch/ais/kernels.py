@@ -108,12 +108,20 @@ def _tag(
     ``out_i`` rows: 0 state (1 good, 2 bad checksum), 1-2 source span, 3-4 group span.
     """
     star = close_at - 3
-    if star < open_at or _find(buf, 42, open_at, star) >= 0 or buf[star] != 42:
+    if star < open_at or buf[star] != 42:
         return False
     hi, lo = _hex(buf[close_at - 2]), _hex(buf[close_at - 1])
     if hi < 0 or lo < 0:
         return False
-    out_i[0, i] = 1 if _xor(buf, open_at, star) == hi * 16 + lo else 2
+    acc = 0
+    stars = 0
+    for k in range(open_at, star):  # branch-free, so the compiler vectorises it
+        b = buf[k]
+        acc ^= b
+        stars += b == 42
+    if stars:
+        return False
+    out_i[0, i] = 1 if acc == hi * 16 + lo else 2
     a = open_at
     while a <= star:
         b = _find(buf, 44, a, star)
@@ -202,31 +210,34 @@ def frame(
         hi, lo = _hex(buf[e - 2]), _hex(buf[e - 1])
         if hi < 0 or lo < 0:
             continue
-        # One pass over the sentence body: its XOR, no '*' before the checksum, the three
-        # commas after the fixed fields (the third is the one before the fill bits), and
-        # whether the payload between the second and third holds a byte outside the armour.
+        # The sentence body in branch-free passes the compiler vectorises: its XOR and
+        # whether it holds a '*' before the checksum; then whether the payload (between the
+        # channel's comma and the one before the fill bits) holds a byte outside the armour.
+        # Only such a payload is walked again, to tell a stray comma (another shape: the
+        # per-line path) from a bad character.
         field_at = sent + 11
         folded = 0
-        comma1 = comma2 = comma3 = -1
-        starred = False
-        bad = False
+        stars = 0
         for k in range(sent + 1, e - 3):
             b = buf[k]
             folded ^= b
-            if b == 42:
-                starred = True
-                break
-            if b == 44 and k >= field_at:
-                if comma1 < 0:
-                    comma1 = k
-                elif comma2 < 0:
-                    comma2 = k
-                elif comma3 < 0:
-                    comma3 = k
-            elif comma2 >= 0 and comma3 < 0 and not _armoured(b):
-                bad = True
-        if starred or comma2 < 0 or comma3 != e - 5:
+            stars += b == 42
+        if stars:
             continue
+        comma1 = _find(buf, 44, field_at, min(field_at + 4, e - 5))
+        if comma1 < 0:
+            continue
+        comma2 = _find(buf, 44, comma1 + 1, min(comma1 + 3, e - 5))
+        if comma2 < 0:
+            continue
+        outside = 0
+        for k in range(comma2 + 1, e - 5):
+            b = buf[k]
+            outside += (b < 48) | ((b >= 88) & (b < 96)) | (b >= 120)
+        bad = outside > 0
+        if bad and _find(buf, 44, comma2 + 1, e - 5) >= 0:
+            continue
+        comma3 = e - 5
         seq_len = comma1 - field_at
         if seq_len > 3 or comma2 - comma1 > 2:
             continue
