@@ -194,6 +194,15 @@ def _as_bytes(line: object) -> bytes | None:
 # parts are skipped). Every other line takes the per-line path.
 
 _SCAN_MIN_LINES = 1  # tests raise it to send whole batches down the per-line path
+# The batch checks in ``_classify``'s order, numbered from 1 as ``kernels.first_failure``
+# numbers them.
+_CHECKS = (
+    "bad_tag_checksum",
+    "bad_checksum",
+    "bad_fragment",
+    "bad_fill_bits",
+    "bad_payload_chars",
+)
 # Columns of the kernel's per-line integer matrix (see ``kernels.frame``).
 _STATE, _SRC, _SRC_LEN, _GRP, _GRP_LEN, _SUM_OK, _TOT, _NUM, _SEQ_AT, _CHAN, _FILL_AT = range(11)
 _PAY, _PAY_LEN, _PAY_BAD = 11, 12, 13
@@ -317,8 +326,11 @@ def _frame(
         buf = _odd_rows(buf, matched, has_tags, status, cols, tag_time)
     rows = np.flatnonzero(status == kernels.COMMON)
     out = Frames(lines_read=n_lines, rejected=rejected)
-    if len(rows):
-        _check(buf, rows, cols[:, rows], tag_time[rows], out, rx_time_s + MAX_TAG_AHEAD_S)
+    latest = rx_time_s + MAX_TAG_AHEAD_S
+    if len(rows) == n_lines:  # every line of the common shape: no gather
+        _check(buf, rows, cols, tag_time, out, latest)
+    elif len(rows):
+        _check(buf, rows, cols[:, rows], tag_time[rows], out, latest)
     return out
 
 
@@ -384,31 +396,23 @@ def _check(
     latest_tag_s: float,
 ) -> None:
     """The batch checks (one reason per line: the first failing one, in ``_classify``'s
-    order) and the accepted sentences into ``out``."""
+    order, as ``kernels.first_failure`` numbers them) and the accepted sentences into
+    ``out``."""
     rejected = out.rejected
-    tag_state = cols[_STATE]
-    tag_bad = tag_state == 2
-    n_tag_bad = int(tag_bad.sum())
-    if n_tag_bad:
-        rejected["bad_tag_checksum"] = rejected.get("bad_tag_checksum", 0) + n_tag_bad
-    undecided = ~tag_bad
-    total, number, fill = cols[_TOT], cols[_NUM], cols[_FILL_AT]
-    checks_in_order = (
-        ("bad_checksum", cols[_SUM_OK] == 0),
-        ("bad_fragment", (total < 1) | (number < 1) | (number > total)),
-        ("bad_fill_bits", fill > 5),
-        ("bad_payload_chars", cols[_PAY_BAD] != 0),
-    )
-    for reason, failed in checks_in_order:
-        hit = undecided & failed
-        count = int(hit.sum())
+    reason = np.empty(len(rows), dtype=np.int8)
+    kernels.first_failure(cols, reason)
+    counts = np.bincount(reason, minlength=len(_CHECKS) + 1).tolist()
+    for name, count in zip(_CHECKS, counts[1:], strict=True):
         if count:
-            rejected[reason] = rejected.get(reason, 0) + count
-            undecided &= ~hit
-    keep = np.flatnonzero(undecided)
-    if not len(keep):
-        return
-    kept = cols[:, keep]
+            rejected[name] = rejected.get(name, 0) + count
+    if counts[0] == len(rows):  # every line passed: the columns as they are, no gather
+        keep: np.ndarray | slice = slice(None)
+        kept = cols
+    else:
+        keep = np.flatnonzero(reason == 0)
+        if not len(keep):
+            return
+        kept = cols[:, keep]
     out.buf = buf
     out.payload_start = kept[_PAY]
     out.payload_len = kept[_PAY_LEN]

@@ -17,6 +17,7 @@ import numba as nb
 import numpy as np
 
 __all__ = [
+    "first_failure",
     "frame",
     "gather",
     "intern",
@@ -274,6 +275,27 @@ def frame(
         status[i] = COMMON
         common += 1
     return common
+
+
+@_jit
+def first_failure(cols: np.ndarray, reason: np.ndarray) -> None:
+    """Per framed line (a column of ``frame``'s matrix), the first batch check it fails,
+    in ``framing._CHECKS`` order from 1 (0: none): TAG checksum, checksum, fragment
+    numbers, fill bits, payload characters."""
+    for i in range(cols.shape[1]):
+        total, number = cols[6, i], cols[7, i]
+        if cols[0, i] == 2:
+            reason[i] = 1
+        elif cols[5, i] == 0:
+            reason[i] = 2
+        elif total < 1 or number < 1 or number > total:
+            reason[i] = 3
+        elif cols[10, i] > 5:
+            reason[i] = 4
+        elif cols[13, i] != 0:
+            reason[i] = 5
+        else:
+            reason[i] = 0
 
 
 @_jit
