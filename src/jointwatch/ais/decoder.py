@@ -254,26 +254,13 @@ def _strings(chars: np.ndarray, lengths: np.ndarray, valid: np.ndarray | None) -
     ``valid`` is False).
 
     Only the valid rows' characters are visited: text fields live in the static messages,
-    a few percent of a batch, so masking every row's fixed-width characters would cost
-    twenty times the work."""
-    if valid is None or valid.all():
-        rows: np.ndarray | slice = slice(None)
-        kept_lengths = lengths
-    else:
-        rows = np.flatnonzero(valid)
-        kept_lengths = lengths[rows]
-        lengths = np.zeros(len(lengths), dtype=lengths.dtype)
-        lengths[rows] = kept_lengths
-    sub = chars[rows]
-    inside = np.arange(chars.shape[1])[None, :] < kept_lengths[:, None]
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    data = np.ascontiguousarray(sub[inside])
-    if valid is None or valid.all():
-        bitmap, nulls = None, 0
-    else:
-        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-        nulls = int(len(valid) - np.count_nonzero(valid))
+    a few percent of a batch."""
+    flags = np.ones(len(lengths), dtype=np.bool_) if valid is None else valid
+    offsets, data = decode_kernels.strings(
+        np.ascontiguousarray(chars), np.ascontiguousarray(lengths), flags
+    )
+    nulls = int(len(flags) - np.count_nonzero(flags))
+    bitmap = pa.py_buffer(np.packbits(flags, bitorder="little")) if nulls else None
     return pa.StringArray.from_buffers(
         len(lengths), pa.py_buffer(offsets), pa.py_buffer(data), bitmap, nulls
     )
