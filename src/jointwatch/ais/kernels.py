@@ -79,24 +79,11 @@ def _hex(b: int) -> int:
 
 
 @_jit
-def _xor(buf: np.ndarray, a: int, b: int) -> int:
-    acc = 0
-    for k in range(a, b):
-        acc ^= buf[k]
-    return acc
-
-
-@_jit
 def _find(buf: np.ndarray, byte: int, a: int, b: int) -> int:
     for k in range(a, b):
         if buf[k] == byte:
             return k
     return -1
-
-
-@_jit
-def _armoured(b: int) -> bool:
-    return (48 <= b < 88) or (96 <= b < 120)
 
 
 @_jit
