@@ -34,3 +34,23 @@ def test_rewrite_refuses_a_file_without_markers(tmp_path: Path) -> None:
     target.write_text("no markers here\n")
     with pytest.raises(ValueError, match="markers"):
         decode_codegen.rewrite(target)
+
+
+def test_runs_that_layouts_share_are_cut_alike_in_each() -> None:
+    # Rows: start, width, conversion, column, kind, table. Layout b holds a's last three
+    # fields 100 bits later; layout c holds only the first two of those, 50 bits later.
+    head = [(0, 6, 0, 0, 0, 0), (6, 2, 0, 1, 0, 0)]
+    run = [(38, 4, 0, 3, 0, 0), (42, 8, 0, 4, 0, 0), (50, 10, 3, 1, 1, 0)]
+    a = [*head, *run]
+    b = [(0, 6, 0, 0, 0, 0), *[(s + 100, *rest) for s, *rest in run]]
+    c = [(0, 9, 0, 7, 0, 0), *[(s + 50, *rest) for s, *rest in run[:2]]]
+    parts = decode_codegen._parts([a, b, c])
+    shapes = [
+        {decode_codegen._shape(rows[i:end]) for i, end in cut}
+        for rows, cut in zip([a, b, c], parts, strict=True)
+    ]
+    # c's two fields are one part, the same in a and b; a's and b's third field is a part.
+    shared = decode_codegen._shape(run[:2])
+    assert all(shared in found for found in shapes)
+    assert decode_codegen._shape(run[2:]) in shapes[0] & shapes[1]
+    assert decode_codegen._shape(head) in shapes[0]  # a's header: shared with nobody whole
