@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from jointwatch.ais import decode_codegen
+from jointwatch.ais.layouts import Field
 
 
 def test_committed_kernel_matches_the_generator() -> None:
@@ -37,13 +38,17 @@ def test_rewrite_refuses_a_file_without_markers(tmp_path: Path) -> None:
 
 
 def test_runs_that_layouts_share_are_cut_alike_in_each() -> None:
-    # Rows: start, width, conversion, column, kind, table. Layout b holds a's last three
-    # fields 100 bits later; layout c holds only the first two of those, 50 bits later.
-    head = [(0, 6, 0, 0, 0, 0), (6, 2, 0, 1, 0, 0)]
-    run = [(38, 4, 0, 3, 0, 0), (42, 8, 0, 4, 0, 0), (50, 10, 3, 1, 1, 0)]
+    # Layout b holds a's last three fields 100 bits later; layout c holds only the first two
+    # of those, 50 bits later.
+    head = [Field("msg_type", 0, 6, "u"), Field("repeat", 6, 2, "u")]
+    run = [
+        Field("status", 38, 4, "status"),
+        Field("turn", 42, 8, "turn"),
+        Field("speed", 50, 10, "tenth"),
+    ]
     a = [*head, *run]
-    b = [(0, 6, 0, 0, 0, 0), *[(s + 100, *rest) for s, *rest in run]]
-    c = [(0, 9, 0, 7, 0, 0), *[(s + 50, *rest) for s, *rest in run[:2]]]
+    b = [Field("msg_type", 0, 6, "u"), *[f._replace(start=f.start + 100) for f in run]]
+    c = [Field("epfd", 0, 9, "u"), *[f._replace(start=f.start + 50) for f in run[:2]]]
     parts = decode_codegen._parts([a, b, c])
     shapes = [
         {decode_codegen._shape(rows[i:end]) for i, end in cut}

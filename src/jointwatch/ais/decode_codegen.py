@@ -5,7 +5,7 @@ message, a load of the field's row and a branch on its kind and conversion; meas
 the B1 corpus that walk was three quarters of the decode kernel's time. Straight-line code
 per layout, with every bit position a constant, lets the compiler turn each field into a
 couple of shifts. The layouts (``layouts.py``) stay the one statement of where fields lie:
-this module turns the rows ``decoder`` compiles from them into code, and
+this module turns them into code, and
 ``tests/unit/test_decode_codegen.py`` fails when the committed code differs from what it
 writes now. Runs of fields that several layouts share (the header, the class B motion
 fields, the dimensions, ...) are written once, as a function inlined where it is called
@@ -20,6 +20,10 @@ from __future__ import annotations
 import itertools
 import sys
 from pathlib import Path
+from typing import Any
+
+from jointwatch.ais.columns import _KIND
+from jointwatch.ais.layouts import Field
 
 __all__ = ["BEGIN", "END", "generate", "kernel_path", "rewrite"]
 
@@ -50,55 +54,54 @@ def _signed(raw: str, width: int) -> str:
     return f"({raw} - ((({raw} >> {width - 1}) & 1) << {width}))"
 
 
-def _field_lines(name: str, row: Row, start: str, n_int: int, n_float: int) -> list[str]:
-    """The statements for one field row (start, width, conversion, column, kind, table),
-    its first bit written as ``start`` (a number, or ``at + n`` in a shared part)."""
-    lines = _statements(row, start, n_int, n_float)
-    return [f"{lines[0]}  # {name}", *lines[1:]]
-
-
-def _statements(row: Row, start: str, n_int: int, n_float: int) -> list[str]:
+def _field_lines(field: Field, start: str, n_int: int, n_float: int) -> list[str]:
+    """The statements that cut and store one field, its first bit written as ``start`` (a
+    number, or ``at + n`` in a shared part)."""
     from jointwatch.ais import decoder
 
-    _, width, conv, col, kind, table = row
-    raw = f"_bits(words, {start}, {width})"
-    codes = decoder._CONV_CODES
-    if kind == 2:  # text
-        return [
-            f"text_len[{col}, r] = _text(words, {start}, {width // 6}, text[{col}, r])",
+    kind = _KIND[field.name]
+    raw = f"_bits(words, {start}, {field.width})"
+    table = decoder._TABLE_NAMES.index(field.conv) if field.conv in decoder._TABLES else -1
+    if kind == "str":
+        col = decoder._TEXT_SLOT[field.name]
+        lines = [
+            f"text_len[{col}, r] = _text(words, {start}, {field.width // 6}, text[{col}, r])",
             f"valid[{n_int + n_float + col}, r] = True",
         ]
-    if kind == 0:
-        if conv == decoder._TABLE_CONV:
+    elif kind in ("int", "bool"):
+        col = decoder._INT_SLOT[field.name]
+        if table >= 0:
             value = f"int(tables[{table}, {raw}])"
-        elif conv == codes["bool"]:
+        elif field.conv == "bool":
             value = f"1 if {raw} else 0"
         else:
             value = raw
-        return [f"ints[{col}, r] = {value}", f"valid[{col}, r] = True"]
-    lines = [f"raw = {raw}"]
-    if conv == codes["tenth"]:
-        value = "raw / 10.0"
-    elif conv == codes["latlon"]:
-        value = f"((10 * {_signed('raw', width)} + 3) // 6) / 1e6"
-    elif conv == codes["latlon600"]:
-        value = f"((10000 * {_signed('raw', width)} + 3) // 6) / 1e6"
-    elif conv == decoder._TABLE_CONV:
-        value = f"tables[{table}, raw]"
+        lines = [f"ints[{col}, r] = {value}", f"valid[{col}, r] = True"]
     else:
-        value = "float(raw)"
-    return [*lines, f"floats[{col}, r] = {value}", f"valid[{n_int + col}, r] = True"]
+        col = decoder._FLOAT_SLOT[field.name]
+        if field.conv == "tenth":
+            value = "raw / 10.0"
+        elif field.conv == "latlon":
+            value = f"((10 * {_signed('raw', field.width)} + 3) // 6) / 1e6"
+        elif field.conv == "latlon600":
+            value = f"((10000 * {_signed('raw', field.width)} + 3) // 6) / 1e6"
+        elif table >= 0:
+            value = f"tables[{table}, raw]"
+        else:
+            value = "float(raw)"
+        lines = [f"raw = {raw}", f"floats[{col}, r] = {value}", f"valid[{n_int + col}, r] = True"]
+    return [f"{lines[0]}  # {field.name}", *lines[1:]]
 
 
-Row = tuple[int, ...]
+Row = tuple[Any, ...]
 
 
-def _alike(a: Row, b: Row) -> bool:
-    """The same field, converted the same way, wherever it starts."""
-    return a[1:] == b[1:]
+def _alike(a: Field, b: Field) -> bool:
+    """The same field, of the same width and conversion, wherever it starts."""
+    return (a.name, a.width, a.conv) == (b.name, b.width, b.conv)
 
 
-def _matches(layouts: list[list[Row]]) -> list[tuple[int, int, int, int, int]]:
+def _matches(layouts: list[list[Field]]) -> list[tuple[int, int, int, int, int]]:
     """Every maximal run of two or more fields two layouts share at one bit shift, as
     (layout, first row, other layout, its first row, rows)."""
     found = []
@@ -114,7 +117,7 @@ def _matches(layouts: list[list[Row]]) -> list[tuple[int, int, int, int, int]]:
                         i
                         and j
                         and run[i][j]
-                        and (rows_x[i - 1][0] - rows_y[j - 1][0] == row_x[0] - row_y[0])
+                        and rows_x[i - 1].start - rows_y[j - 1].start == row_x.start - row_y.start
                     )
                     run[i + 1][j + 1] = run[i][j] + 1 if same_shift else 1
             for i in range(len(rows_x)):
@@ -126,7 +129,7 @@ def _matches(layouts: list[list[Row]]) -> list[tuple[int, int, int, int, int]]:
     return found
 
 
-def _parts(layouts: list[list[Row]]) -> list[list[tuple[int, int]]]:
+def _parts(layouts: list[list[Field]]) -> list[list[tuple[int, int]]]:
     """Each layout cut into (first row, end) parts such that a run two layouts share is
     cut the same way in both: every cut inside one side of a shared run is carried to the
     other side until no cut moves, so equal runs become equal parts."""
@@ -151,10 +154,10 @@ def _parts(layouts: list[list[Row]]) -> list[list[tuple[int, int]]]:
     return out
 
 
-def _shape(rows: list[Row]) -> Row:
+def _shape(fields: list[Field]) -> Row:
     """A part as it reads wherever it starts: its fields with bits counted from its first."""
-    first = rows[0][0]
-    return tuple(v for row in rows for v in (row[0] - first, *row[1:]))
+    first = fields[0].start
+    return tuple((f.name, f.start - first, f.width, f.conv) for f in fields)
 
 
 def generate() -> str:
@@ -163,11 +166,7 @@ def generate() -> str:
     from jointwatch.ais import decoder
 
     n_int, n_float = len(decoder._INT_SLOT), len(decoder._FLOAT_SLOT)
-    spans = [[int(v) for v in span] for span in decoder._LAYOUT_SPANS]
-    layouts = [
-        [tuple(row) for row in decoder._FIELDS[first:end].tolist()] for first, end, _ in spans
-    ]
-    names = [[field.name for field in layout] for layout in decoder._LAYOUTS]
+    layouts = [list(layout) for layout in decoder._LAYOUTS]
     parts = _parts(layouts)
     count: dict[Row, int] = {}
     for rows, cut in zip(layouts, parts, strict=True):
@@ -176,22 +175,23 @@ def generate() -> str:
             count[shape] = count.get(shape, 0) + (end - i >= 2)
     shared: dict[Row, str] = {}
     out = [BEGIN]
-    for lid, (rows, cut) in enumerate(zip(layouts, parts, strict=True)):
+    for rows, cut in zip(layouts, parts, strict=True):
         for i, end in cut:
             shape = _shape(rows[i:end])
             if count[shape] < 2 or shape in shared:
                 continue
             shared[shape] = name = f"_part_{len(shared)}"
             body = []
-            for field, row in zip(names[lid][i:end], rows[i:end], strict=True):
-                at = "at" if row[0] == rows[i][0] else f"at + {row[0] - rows[i][0]}"
-                body += [f"    {line}\n" for line in _field_lines(field, row, at, n_int, n_float)]
+            for field in rows[i:end]:
+                shift = field.start - rows[i].start
+                at = f"at + {shift}" if shift else "at"
+                body += [f"    {line}\n" for line in _field_lines(field, at, n_int, n_float)]
             out += [
                 "\n",
                 "\n",
                 "@_inline\n",
                 f"def {name}(words: np.ndarray, r: int, at: int, out: tuple) -> None:\n",
-                f'    """{", ".join(names[lid][i:end])}, from bit ``at``."""\n',
+                f'    """{", ".join(f.name for f in rows[i:end])}, from bit ``at``."""\n',
                 _unpack(body),
                 *body,
             ]
@@ -201,11 +201,13 @@ def generate() -> str:
         for i, end in cut:
             part = shared.get(_shape(rows[i:end]))
             if part is not None:
-                body.append(f"    {part}(words, r, {rows[i][0]}, out)\n")
+                body.append(f"    {part}(words, r, {rows[i].start}, out)\n")
                 continue
-            for field, row in zip(names[lid][i:end], rows[i:end], strict=True):
-                lines = _field_lines(field, row, str(row[0]), n_int, n_float)
-                body += [f"    {line}\n" for line in lines]
+            for field in rows[i:end]:
+                body += [
+                    f"    {line}\n"
+                    for line in _field_lines(field, str(field.start), n_int, n_float)
+                ]
         out += [
             "\n",
             "\n",
@@ -221,14 +223,15 @@ def generate() -> str:
         "@_jit\n",
         "def _fields(lid: int, words: np.ndarray, r: int, out: tuple) -> None:\n",
     ]
-    for lid in range(len(decoder._LAYOUTS)):
+    bits = [max(f.start + f.width for f in layout) for layout in layouts]
+    for lid in range(len(layouts)):
         keyword = "if" if lid == 0 else "elif"
         out += [f"    {keyword} lid == {lid}:\n", f"        _layout_{lid}(words, r, out)\n"]
     out += [
         "\n",
         "\n",
         "#: Bits each layout needs, in the order ``_layout_of`` numbers them.\n",
-        f"LAYOUT_BITS = np.array({[bits for _, _, bits in spans]}, dtype=np.int64)\n",
+        f"LAYOUT_BITS = np.array({bits}, dtype=np.int64)\n",
         f"N_INT, N_FLOAT = {n_int}, {n_float}\n",
         END,
     ]

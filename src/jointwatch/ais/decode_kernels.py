@@ -1,11 +1,10 @@
 """Compiled decode of whole messages: payloads packed into words, fields cut by layout.
 
 The layouts (``layouts.py``) stay the one statement of where each field lies:
-``decoder._compile_layouts`` turns them into rows, and ``decode_codegen`` writes those rows
-as straight-line code per layout into the marked region at the end of this module (why:
-see ``decode_codegen``). Everything lives in this one file because numba's cache checks
-only the file a function is defined in: helpers elsewhere could change under a stale
-cached kernel. Compiled with ``cache=True`` like ``kernels``.
+``decode_codegen`` writes them as straight-line code per layout into the marked region at
+the end of this module (why: see ``decode_codegen``). Everything lives in this one file
+because numba's cache checks only the file a function is defined in: helpers elsewhere
+could change under a stale cached kernel. Compiled with ``cache=True`` like ``kernels``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Batch AIS payload decoder: a compiled table walk for the common types, pyais for the rest.
+"""Batch AIS payload decoder: compiled code per layout for the common types, pyais for the rest.
 
 Why compiled: a watch centre ingests tens of thousands of sentences a second and nearly all
 of them are a handful of fixed-layout message types. Decoding those in one compiled loop
@@ -47,7 +47,6 @@ from jointwatch.ais.layouts import (
     LAYOUT_BASE,
     LAYOUT_POS_A,
     LAYOUT_POS_B,
-    Field,
 )
 
 __all__ = [
@@ -108,14 +107,13 @@ _TABLES = {
     "turn": _turn_table(),
 }
 _TABLE_NAMES = list(_TABLES)
-_CONV_CODES = {"u": 0, "bool": 1, "float": 2, "tenth": 3, "latlon": 4, "latlon600": 5, "text": 7}
-_TABLE_CONV = 6
 _INT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] in ("int", "bool"))}
 _FLOAT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] == "float")}
 _TEXT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] == "str")}
 _TEXT_WIDTH = 20  # characters of the longest text field
 
-#: The layouts in the order ``decode_kernels._layout_of`` numbers them.
+#: The layouts in the order ``decode_kernels._layout_of`` numbers them; ``decode_codegen``
+#: writes the kernel's code for each from them.
 _LAYOUTS = (
     LAYOUT_POS_A,
     LAYOUT_BASE,
@@ -130,29 +128,6 @@ _LAYOUTS = (
 )
 
 
-def _field_row(field: Field) -> list[int]:
-    kind = _KIND[field.name]
-    if kind == "str":
-        return [field.start, field.width, _CONV_CODES["text"], _TEXT_SLOT[field.name], 2, 0]
-    table = _TABLE_NAMES.index(field.conv) if field.conv in _TABLES else 0
-    conv = _TABLE_CONV if field.conv in _TABLES else _CONV_CODES[field.conv]
-    if kind == "float":
-        return [field.start, field.width, conv, _FLOAT_SLOT[field.name], 1, table]
-    return [field.start, field.width, conv, _INT_SLOT[field.name], 0, table]
-
-
-def _compile_layouts() -> tuple[np.ndarray, np.ndarray]:
-    """The layouts as the kernel reads them: one row per field, and (first, end, bits)."""
-    rows: list[list[int]] = []
-    spans: list[list[int]] = []
-    for layout in _LAYOUTS:
-        first = len(rows)
-        rows.extend(_field_row(field) for field in layout)
-        spans.append([first, len(rows), max(f.start + f.width for f in layout)])
-    return np.array(rows, dtype=np.int64), np.array(spans, dtype=np.int64)
-
-
-_FIELDS, _LAYOUT_SPANS = _compile_layouts()
 _TABLE_MATRIX = np.stack([_TABLES[name] for name in _TABLE_NAMES])
 
 
