@@ -30,9 +30,7 @@ def _stages() -> list[tuple[str, Callable[[bytes, Any], None]]]:
         pass
 
     def bounds(block: bytes, state: Any) -> None:
-        buf = np.frombuffer(block, dtype=np.uint8)
-        starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
-        kernels.line_bounds(buf, framing.MAX_LINE_BYTES, starts, np.empty_like(starts))
+        framing.block_bounds(block)
 
     def frame(block: bytes, state: Any) -> None:
         framing.frame_block(block, 1_764_100_000.0)

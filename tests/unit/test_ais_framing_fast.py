@@ -418,6 +418,27 @@ def test_tag_items(
     assert got["tag_group"] == [group]
 
 
+def test_lines_of_the_common_shape_are_read_by_the_kernel() -> None:
+    """The equivalence tests cannot see which path read a line; this holds the common
+    shapes (with and without a TAG block, with a bad checksum) to the compiled one."""
+    from jointwatch.ais import kernels
+
+    lines = [
+        VALID[0],
+        _tagged(b"s:rx-vungtau,c:1764000000"),
+        _tagged(b"g:1-2-7,s:a,c:1764000000123", VALID[1]),
+        _tagged(b"s:rx")[:-2] + b"00",  # the sentence's checksum is wrong: still read
+    ]
+    block = b"\n".join(lines)
+    buf, starts, ends, _ = framing.block_bounds(block)
+    status = np.zeros(len(starts), dtype=np.uint8)
+    cols = np.zeros((14, len(starts)), dtype=np.int64)
+    tag_time = np.full(len(starts), np.nan)
+    kernels.frame(buf, starts, ends, MAX_LINE_BYTES, status, cols, tag_time)
+    assert status.tolist() == [kernels.COMMON] * len(lines)
+    assert tag_time[1] == 1764000000.0 and tag_time[2] == 1764000000.123
+
+
 def test_empty_tag_block_counts_only_when_another_sentence_has_a_tag_block() -> None:
     empty = b"\\\\" + VALID[0]
     got = assert_same([empty, VALID[1]])

@@ -26,16 +26,32 @@ _MAX_WORDS = 8  # 480 bits: past the longest layout (type 5, 424 bits)
 @_jit
 def _pack(buf: np.ndarray, at: int, n_chars: int, dearmour: np.ndarray, words: np.ndarray) -> None:
     """The first ``_MAX_WORDS`` words of a payload, each ten characters, left-aligned:
-    every field is then cut from at most two words instead of re-reading its characters."""
+    every field is then cut from at most two words instead of re-reading its characters.
+
+    A whole word is one expression of independent terms, not a running shift per
+    character, so its ten lookups overlap instead of waiting on each other."""
     n_chars = min(n_chars, _MAX_WORDS * 10)
-    for w in range(_MAX_WORDS + 1):
+    full = n_chars // 10
+    for w in range(full):
+        p = at + 10 * w
+        words[w] = (
+            (dearmour[buf[p]] << 54)
+            | (dearmour[buf[p + 1]] << 48)
+            | (dearmour[buf[p + 2]] << 42)
+            | (dearmour[buf[p + 3]] << 36)
+            | (dearmour[buf[p + 4]] << 30)
+            | (dearmour[buf[p + 5]] << 24)
+            | (dearmour[buf[p + 6]] << 18)
+            | (dearmour[buf[p + 7]] << 12)
+            | (dearmour[buf[p + 8]] << 6)
+            | dearmour[buf[p + 9]]
+        )
+    last = 0
+    for c in range(n_chars - 10 * full):
+        last |= dearmour[buf[at + 10 * full + c]] << (54 - 6 * c)
+    words[full] = last
+    for w in range(full + 1, _MAX_WORDS + 1):
         words[w] = 0
-    for c in range(n_chars):
-        w = c // 10
-        words[w] = (words[w] << 6) | dearmour[buf[at + c]]
-    left = n_chars % 10
-    if left:
-        words[n_chars // 10] <<= 6 * (10 - left)
 
 
 @_jit

@@ -267,9 +267,10 @@ class LineBounds(NamedTuple):
 def block_bounds(block: bytes) -> LineBounds:
     """The lines of a block as ``frame_block`` and ``block_records`` read them."""
     buf = np.frombuffer(block, dtype=np.uint8)
-    starts = np.empty(len(buf) // 2 + 1, dtype=np.int64)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.empty(len(newlines) + 1, dtype=np.int64)
     ends = np.empty_like(starts)
-    n_lines, too_long = kernels.line_bounds(buf, MAX_LINE_BYTES, starts, ends)
+    n_lines, too_long = kernels.line_bounds(buf, newlines, MAX_LINE_BYTES, starts, ends)
     return LineBounds(buf, starts[:n_lines], ends[:n_lines], int(too_long))
 
 
