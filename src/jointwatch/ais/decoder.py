@@ -107,7 +107,8 @@ _TABLES = {
     "turn": _turn_table(),
 }
 _TABLE_NAMES = list(_TABLES)
-_INT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] in ("int", "bool"))}
+_INT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] == "int")}
+_FLAG_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] == "bool")}
 _FLOAT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] == "float")}
 _TEXT_SLOT = {name: k for k, name in enumerate(n for n in _ORDER if _KIND[n] == "str")}
 _TEXT_WIDTH = 20  # characters of the longest text field
@@ -131,6 +132,18 @@ _LAYOUTS = (
 _TABLE_MATRIX = np.stack([_TABLES[name] for name in _TABLE_NAMES])
 
 
+def _field_layouts() -> dict[str, int]:
+    """Each field's layouts as a bit mask (bit ``lid``): the rows where the kernel wrote it."""
+    masks: dict[str, int] = {}
+    for lid, layout in enumerate(_LAYOUTS):
+        for field in layout:
+            masks[field.name] = masks.get(field.name, 0) | (1 << lid)
+    return masks
+
+
+_FIELD_LAYOUTS = _field_layouts()
+
+
 @dataclass(frozen=True)
 class DecodeResult:
     """Decoded rows (input order) plus which input rows they came from and which failed."""
@@ -141,26 +154,36 @@ class DecodeResult:
 
 
 class _Columns:
-    """The kernel's column matrices plus what pyais decoded for the rows it could not."""
+    """The kernel's column matrices plus what pyais decoded for the rows it could not.
+
+    Why no validity matrix: a field is present in every message of a layout that has it,
+    so the kernel writes only each row's layout (``lids``) and a column's validity is
+    worked out once per distinct set of layouts. The text arrays hold only the messages
+    that carry text (a few percent), in row order: the kernel writes every row at most
+    once per column, so a batch touches only the memory its messages fill."""
 
     def __init__(self, n_rows: int) -> None:
         self.n_rows = n_rows
         self.ints = np.zeros((len(_INT_SLOT), n_rows), dtype=np.int64)
+        self.flags = np.zeros((len(_FLAG_SLOT), n_rows), dtype=np.uint8)
         self.floats = np.zeros((len(_FLOAT_SLOT), n_rows), dtype=np.float64)
-        self.valid = np.zeros(
-            (len(_INT_SLOT) + len(_FLOAT_SLOT) + len(_TEXT_SLOT), n_rows), np.bool_
-        )
-        self.text = np.zeros((len(_TEXT_SLOT), n_rows, _TEXT_WIDTH), dtype=np.uint8)
-        self.text_len = np.zeros((len(_TEXT_SLOT), n_rows), dtype=np.int64)
+        self.lids = np.full(n_rows, -1, dtype=np.int8)
+        # Filled only as far as the kernel goes (row ``t`` of each message with text, its
+        # lengths -1 where a field is absent), so left uninitialised.
+        self.text = np.empty((len(_TEXT_SLOT), n_rows, _TEXT_WIDTH), dtype=np.uint8)
+        self.text_len = np.empty((len(_TEXT_SLOT), n_rows), dtype=np.int16)
+        self.put_rows: dict[str, list[np.ndarray]] = {}
         self.str_pieces: dict[str, list[tuple[np.ndarray, pa.Array]]] = {}
+        self._keep: np.ndarray | slice = slice(None)
+        self._kept_lids = self.lids
+        self._bitmaps: dict[int, tuple[pa.Buffer | None, int]] = {}
+        self._text_at: np.ndarray | None = None
 
-    def _valid_row(self, name: str) -> np.ndarray:
-        kind = _KIND[name]
-        if kind == "float":
-            return self.valid[len(_INT_SLOT) + _FLOAT_SLOT[name]]
-        if kind == "str":
-            return self.valid[len(_INT_SLOT) + len(_FLOAT_SLOT) + _TEXT_SLOT[name]]
-        return self.valid[_INT_SLOT[name]]
+    def keep(self, keep: np.ndarray | slice) -> None:
+        """Build columns of the rows ``keep`` (an index array, or ``slice(None)``) only."""
+        self._keep = keep
+        self._kept_lids = self.lids[keep]
+        self._bitmaps = {}
 
     def put(self, name: str, rows: np.ndarray, values: Any) -> None:
         """Values pyais decoded for some rows."""
@@ -171,73 +194,99 @@ class _Columns:
             return
         if kind == "float":
             self.floats[_FLOAT_SLOT[name], rows] = values
+        elif kind == "bool":
+            self.flags[_FLAG_SLOT[name], rows] = values
         else:
             self.ints[_INT_SLOT[name], rows] = values
-        self._valid_row(name)[rows] = True
+        self.put_rows.setdefault(name, []).append(rows)
 
-    def column(self, name: str, keep: np.ndarray | slice) -> pa.Array:
-        """The column of the kept rows (``keep`` is an index array, or ``slice(None)``)."""
+    def _validity(self, name: str) -> tuple[pa.Buffer | None, int]:
+        """The kept rows' validity bitmap (None when all are valid) and valid count."""
+        mask = _FIELD_LAYOUTS.get(name, 0)
+        puts = self.put_rows.get(name)
+        if puts:
+            valid = np.unpackbits(
+                decode_kernels.layout_bitmap(self.lids, mask)[0],
+                count=self.n_rows,
+                bitorder="little",
+            ).view(np.bool_)
+            for rows in puts:
+                valid[rows] = True
+            valid = valid[self._keep]
+            n_valid = int(np.count_nonzero(valid))
+            if n_valid == len(valid):
+                return None, n_valid
+            return pa.py_buffer(np.packbits(valid, bitorder="little")), n_valid
+        if mask not in self._bitmaps:
+            bits, n_valid = decode_kernels.layout_bitmap(self._kept_lids, mask)
+            full = n_valid == len(self._kept_lids)
+            self._bitmaps[mask] = (None if full else pa.py_buffer(bits), n_valid)
+        return self._bitmaps[mask]
+
+    def column(self, name: str) -> pa.Array:
+        """The column of the kept rows."""
         kind = _KIND.get(name, "str")
         if kind == "str":
-            return self._text_column(name, keep)
-        valid = self._valid_row(name)[keep]
-        if not valid.any():
-            return pa.nulls(len(valid), _arrow_type(name))
-        values: np.ndarray
+            return self._text_column(name)
+        keep = self._keep
+        n_kept = len(self._kept_lids)
+        bitmap, n_valid = self._validity(name)
+        if not n_valid:
+            return pa.nulls(n_kept, _arrow_type(name))
+        data: pa.Buffer
         if kind == "float":
-            values = self.floats[_FLOAT_SLOT[name], keep]
+            data = pa.py_buffer(np.ascontiguousarray(self.floats[_FLOAT_SLOT[name], keep]))
+        elif kind == "bool":  # Arrow booleans are bits
+            flags = self.flags[_FLAG_SLOT[name], keep]
+            data = pa.py_buffer(np.packbits(flags, bitorder="little"))
         else:
-            values = self.ints[_INT_SLOT[name], keep]
-        if kind == "bool":  # Arrow booleans are bits
-            data = pa.py_buffer(np.packbits(values != 0, bitorder="little"))
-        else:
-            data = pa.py_buffer(np.ascontiguousarray(values))
-        n_valid = int(np.count_nonzero(valid))
-        if n_valid == len(valid):
-            bitmap = None
-        else:
-            bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+            data = pa.py_buffer(np.ascontiguousarray(self.ints[_INT_SLOT[name], keep]))
         return pa.Array.from_buffers(
-            _arrow_type(name), len(valid), [bitmap, data], null_count=len(valid) - n_valid
+            _arrow_type(name), n_kept, [bitmap, data], null_count=n_kept - n_valid
         )
 
-    def _text_column(self, name: str, keep: np.ndarray | slice) -> pa.Array:
+    def text_at(self) -> np.ndarray:
+        """Each row's row in the text arrays, -1 for a message without text."""
+        if self._text_at is None:
+            self._text_at = decode_kernels.text_rows(self.lids)
+        return self._text_at
+
+    def _text_column(self, name: str) -> pa.Array:
         slot = _TEXT_SLOT.get(name)
         pieces = self.str_pieces.get(name, [])
-        n_kept = len(self.text_len[0, keep])
-        if slot is not None and not pieces:  # the kernel's text alone: no gather needed
-            valid = self._valid_row(name)[keep]
-            if not valid.any():
-                return pa.nulls(n_kept, pa.string())
-            return _strings(self.text[slot, keep], self.text_len[slot, keep], valid)
-        if slot is not None and self._valid_row(name).any():
-            rows = np.flatnonzero(self._valid_row(name))
-            text = _strings(self.text[slot, rows], self.text_len[slot, rows], None)
-            pieces = [(rows, text), *pieces]
-        if not pieces:
+        n_kept = len(self._kept_lids)
+        if slot is None and not pieces:
             return pa.nulls(n_kept, pa.string())
+        if slot is not None and not pieces:  # the kernel's text alone: no gather needed
+            return _strings(self.text[slot], self.text_len[slot], self.text_at()[self._keep])
+        if slot is not None:
+            at = self.text_at()
+            rows = np.flatnonzero(at >= 0)
+            rows = rows[self.text_len[slot, at[rows]] >= 0]
+            if len(rows):
+                text = _strings(self.text[slot], self.text_len[slot], at[rows])
+                pieces = [(rows, text), *pieces]
         rows = np.concatenate([rows for rows, _ in pieces])
         arrays = [array for _, array in pieces] + [pa.nulls(1, pa.string())]
         combined = pa.concat_arrays(arrays)
         index = np.full(self.n_rows, len(combined) - 1, dtype=np.int64)
         index[rows] = np.arange(len(rows), dtype=np.int64)
-        return combined.take(pa.array(index[keep]))
+        return combined.take(pa.array(index[self._keep]))
 
 
-def _strings(chars: np.ndarray, lengths: np.ndarray, valid: np.ndarray | None) -> pa.Array:
-    """Rows of characters, each cut to its length, as one Arrow string array (null where
-    ``valid`` is False).
+def _strings(chars: np.ndarray, lengths: np.ndarray, at: np.ndarray) -> pa.Array:
+    """The text rows ``at`` (-1, or a length of -1, for null) as one Arrow string array.
 
-    Only the valid rows' characters are visited: text fields live in the static messages,
-    a few percent of a batch."""
-    flags = np.ones(len(lengths), dtype=np.bool_) if valid is None else valid
-    offsets, data = decode_kernels.strings(
-        np.ascontiguousarray(chars), np.ascontiguousarray(lengths), flags
-    )
-    nulls = int(len(flags) - np.count_nonzero(flags))
-    bitmap = pa.py_buffer(np.packbits(flags, bitorder="little")) if nulls else None
+    Only rows with text are visited: text fields live in the static messages, a few
+    percent of a batch."""
+    offsets, data, bits, n_valid = decode_kernels.strings(chars, lengths, at)
+    nulls = len(at) - n_valid
     return pa.StringArray.from_buffers(
-        len(lengths), pa.py_buffer(offsets), pa.py_buffer(data), bitmap, nulls
+        len(at),
+        pa.py_buffer(offsets),
+        pa.py_buffer(data),
+        pa.py_buffer(bits) if nulls else None,
+        nulls,
     )
 
 
@@ -343,8 +392,9 @@ def decode_packed(
             _DEARMOUR,
             _TABLE_MATRIX,
             columns.ints,
+            columns.flags,
             columns.floats,
-            columns.valid,
+            columns.lids,
             columns.text,
             columns.text_len,
             _TEXT_SLOT["name_ext"],
@@ -365,8 +415,8 @@ def decode_packed(
     keep_mask[rejected] = False
     keep = np.flatnonzero(keep_mask)
     # Every row kept (the usual case): columns are taken whole, without a gather.
-    take: np.ndarray | slice = keep if len(rejected) else slice(None)
-    arrays = [columns.column(field.name, take) for field in DECODED_SCHEMA]
+    columns.keep(keep if len(rejected) else slice(None))
+    arrays = [columns.column(field.name) for field in DECODED_SCHEMA]
     table = pa.Table.from_arrays(arrays, schema=DECODED_SCHEMA)
     return DecodeResult(table=table, kept_index=keep, rejected_index=rejected)
 
