@@ -142,6 +142,13 @@ def _field_layouts() -> dict[str, int]:
 
 
 _FIELD_LAYOUTS = _field_layouts()
+# The distinct masks of the columns whose validity follows the layouts, and each column's.
+_MASKS = np.array(
+    sorted({_FIELD_LAYOUTS.get(name, 0) for name in _ORDER if _KIND[name] != "str"}),
+    dtype=np.int64,
+)
+_MASK_AT = {int(mask): j for j, mask in enumerate(_MASKS)}
+assert len(_MASKS) < 64, "layout_bitmaps numbers the masks in one int64"
 
 
 @dataclass(frozen=True)
@@ -176,14 +183,14 @@ class _Columns:
         self.str_pieces: dict[str, list[tuple[np.ndarray, pa.Array]]] = {}
         self._keep: np.ndarray | slice = slice(None)
         self._kept_lids = self.lids
-        self._bitmaps: dict[int, tuple[pa.Buffer | None, int]] = {}
+        self._bitmaps: tuple[np.ndarray, np.ndarray] | None = None
         self._text_at: np.ndarray | None = None
 
     def keep(self, keep: np.ndarray | slice) -> None:
         """Build columns of the rows ``keep`` (an index array, or ``slice(None)``) only."""
         self._keep = keep
         self._kept_lids = self.lids[keep]
-        self._bitmaps = {}
+        self._bitmaps = None
 
     def put(self, name: str, rows: np.ndarray, values: Any) -> None:
         """Values pyais decoded for some rows."""
@@ -205,11 +212,8 @@ class _Columns:
         mask = _FIELD_LAYOUTS.get(name, 0)
         puts = self.put_rows.get(name)
         if puts:
-            valid = np.unpackbits(
-                decode_kernels.layout_bitmap(self.lids, mask)[0],
-                count=self.n_rows,
-                bitorder="little",
-            ).view(np.bool_)
+            bits, _ = decode_kernels.layout_bitmaps(self.lids, np.array([mask], np.int64))
+            valid = np.unpackbits(bits[0], count=self.n_rows, bitorder="little").view(np.bool_)
             for rows in puts:
                 valid[rows] = True
             valid = valid[self._keep]
@@ -217,11 +221,12 @@ class _Columns:
             if n_valid == len(valid):
                 return None, n_valid
             return pa.py_buffer(np.packbits(valid, bitorder="little")), n_valid
-        if mask not in self._bitmaps:
-            bits, n_valid = decode_kernels.layout_bitmap(self._kept_lids, mask)
-            full = n_valid == len(self._kept_lids)
-            self._bitmaps[mask] = (None if full else pa.py_buffer(bits), n_valid)
-        return self._bitmaps[mask]
+        if self._bitmaps is None:
+            self._bitmaps = decode_kernels.layout_bitmaps(self._kept_lids, _MASKS)
+        bits, counts = self._bitmaps
+        j = _MASK_AT[mask]
+        n_valid = int(counts[j])
+        return (None if n_valid == len(self._kept_lids) else pa.py_buffer(bits[j])), n_valid
 
     def column(self, name: str) -> pa.Array:
         """The column of the kept rows."""
