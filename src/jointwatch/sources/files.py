@@ -171,14 +171,24 @@ def iter_file_blocks(
                     continue
                 chunk = chunk[newline + 1 :]
                 skipping = False
-            data = carry + chunk if carry else chunk
-            end = data.rfind(b"\n") + 1
-            carry = data[end:]
+            # The block is the carried start of a line plus the chunk up to its last line
+            # end, copied once (a chunk that ends at a line end, with nothing carried, not
+            # at all): a copy of 4 MiB is a millisecond, twice per block before.
+            end = chunk.rfind(b"\n") + 1
+            data = b""
+            if not end:
+                carry += chunk
+            else:
+                if carry:
+                    data = b"".join((carry, memoryview(chunk)[:end]))
+                else:
+                    data = chunk if end == len(chunk) else chunk[:end]
+                carry = chunk[end:]
             if len(carry) > max_line_bytes:
                 stats.dropped_too_long += 1
                 carry = b""
                 skipping = True
-            if end:
-                yield LineBlock(data[:end], path.name, time.time(), reader.bytes_read)
+            if data:
+                yield LineBlock(data, path.name, time.time(), reader.bytes_read)
     finally:
         reader.close()
