@@ -43,7 +43,7 @@ def _unpack(body: list[str]) -> str:
     return f"    {', '.join(names)} = out\n"
 
 
-# The message types of each layout, in ``decoder._LAYOUTS`` order (for the docstrings).
+# The message types of each layout, in ``kernel_columns._LAYOUTS`` order (for the docstrings).
 _TYPES = ((1, 2, 3), (4,), (5,), (18,), (19,), (27,), (21,), ("24 A",), ("24 B",), ("24 B aux",))
 
 
@@ -60,23 +60,23 @@ def _field_lines(field: Field, start: str) -> list[str]:
     """The statements that cut and store one field, its first bit written as ``start`` (a
     number, or ``at + n`` in a shared part). Text goes to the message's row ``t`` of the
     text arrays, which hold only the messages that carry text."""
-    from jointwatch.ais import decoder
+    from jointwatch.ais import decoder, kernel_columns
 
     kind = _KIND[field.name]
     raw = f"_bits(words, {start}, {field.width})"
     table = decoder._TABLE_NAMES.index(field.conv) if field.conv in decoder._TABLES else -1
     if kind == "str":
-        col = decoder._TEXT_SLOT[field.name]
+        col = kernel_columns._TEXT_SLOT[field.name]
         lines = [f"text_len[{col}, t] = _text(words, {start}, {field.width // 6}, text[{col}, t])"]
     elif kind == "bool":
-        col = decoder._FLAG_SLOT[field.name]
+        col = kernel_columns._FLAG_SLOT[field.name]
         lines = [f"flags[{col}, r] = 1 if {raw} else 0"]
     elif kind == "int":
-        col = decoder._INT_SLOT[field.name]
+        col = kernel_columns._INT_SLOT[field.name]
         value = f"int(tables[{table}, {raw}])" if table >= 0 else raw
         lines = [f"ints[{col}, r] = {value}"]
     else:
-        col = decoder._FLOAT_SLOT[field.name]
+        col = kernel_columns._FLOAT_SLOT[field.name]
         if field.conv == "tenth":
             value = "raw / 10.0"
         elif field.conv == "latlon":
@@ -161,9 +161,9 @@ def _shape(fields: list[Field]) -> Row:
 def generate() -> str:
     """The region's text: the parts that several layouts share, one function per layout,
     the dispatch, and the bits each layout needs."""
-    from jointwatch.ais import decoder
+    from jointwatch.ais import kernel_columns
 
-    layouts = [list(layout) for layout in decoder._LAYOUTS]
+    layouts = [list(layout) for layout in kernel_columns._LAYOUTS]
     parts = _parts(layouts)
     count: dict[Row, int] = {}
     for rows, cut in zip(layouts, parts, strict=True):
