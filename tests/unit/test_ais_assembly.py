@@ -307,3 +307,49 @@ def test_any_interleaving_assembles_every_message_and_never_mixes_parts(
     assert out == {payload: [fill] for payload, fill in expected.items()}
     assert assembler.open_groups == 0
     assert assembler.take_rejected() == {}
+
+
+def test_a_batch_mixing_single_joined_and_walked_messages_keeps_arrival_order() -> None:
+    """Single-sentence messages, parts that follow each other (joined column-wise) and
+    interleaved parts (walked one by one) come out in the order of their last part, each
+    with its own payload, fill bits, time and source."""
+
+    def single(seed: int) -> str:
+        fields = random_fields(1, random.Random(seed))
+        return encode_message(fields, radio_channel="A")[0]
+
+    def payload_fill(line: str) -> tuple[bytes, int]:
+        parts = line.split("*")[0].split(",")
+        return parts[5].encode(), int(parts[6])
+
+    run = type5(412000001, "A", 1, seed=1)
+    walked = type5(412000002, "B", 2, seed=2)
+    other = type5(412000003, "B", 3, seed=3)  # interleaved with ``walked``
+    lines = [single(10), *run, single(11), walked[0], single(12), other[0], walked[1]]
+    lines += [single(13), other[1]]
+    tagged = [with_tag_block(line, c=1_764_000_000 + i, s=f"rx{i}") for i, line in enumerate(lines)]
+    done = feed(Assembler(), tagged, "feed", now_s=1_764_000_010.0)
+
+    def two_parts(parts: list[str]) -> tuple[bytes, int]:
+        last, fill = payload_fill(parts[1])
+        return payload_fill(parts[0])[0] + last, fill
+
+    want = [
+        (*payload_fill(lines[0]), "rx0", 0),
+        (*two_parts(run), "rx1", 1),  # time and source of its first part
+        (*payload_fill(lines[3]), "rx3", 3),
+        (*payload_fill(lines[5]), "rx5", 5),
+        (*two_parts(walked), "rx4", 4),
+        (*payload_fill(lines[8]), "rx8", 8),
+        (*two_parts(other), "rx6", 6),
+    ]
+    got = list(
+        zip(
+            done.payload,
+            done.fill_bits.tolist(),
+            done.tag_source,
+            (np.asarray(done.tag_time_s) - 1_764_000_000).astype(int).tolist(),
+            strict=True,
+        )
+    )
+    assert got == want

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jointwatch.ais import kernels
+from jointwatch.ais import spans
 from jointwatch.ais.frames import Frames
 
 __all__ = ["Assembled", "BatchOut"]
@@ -67,16 +67,12 @@ class BatchOut:
         self.extra_size = 0
         self.sources = list(frames.sources)
         self._walked: list[tuple[int, bytes, int, float, str | None]] = []
+        self._single = np.zeros(0, np.int64)
 
     def take(self, rows: np.ndarray) -> None:
-        """Single-sentence messages: their payload spans as they are."""
-        f = self.frames
-        self.rows.append(rows)
-        self.starts.append(f.payload_start[rows])
-        self.lengths.append(f.payload_len[rows])
-        self.fills.append(f.fill_bits[rows].astype(np.int64))
-        self.times.append(f.tag_time_s[rows])
-        self.codes.append(f.source_code[rows])
+        """Single-sentence messages (ascending rows): their payload spans as they are,
+        gathered with the rest in one pass at the end."""
+        self._single = rows
 
     def join(self, parts: np.ndarray) -> None:
         """Messages whose rows (messages x parts) are complete: their payloads joined."""
@@ -84,7 +80,7 @@ class BatchOut:
         flat = parts.ravel()
         lengths = f.payload_len[flat]
         joined = np.zeros(int(lengths.sum()), dtype=np.uint8)
-        kernels.gather(f.buf, f.payload_start[flat], lengths, joined)
+        spans.gather(f.buf, f.payload_start[flat], lengths, joined)
         per_message = lengths.reshape(parts.shape).sum(axis=1)
         self.rows.append(parts[:, -1])
         self.starts.append(len(f.buf) + self.extra_size + np.cumsum(per_message) - per_message)
@@ -127,23 +123,38 @@ class BatchOut:
                     self.sources.append(name)
                 codes.append(-1 if name is None else index[name])
             self.codes.append(np.asarray(codes, dtype=np.int64))
-        rows = np.concatenate(self.rows) if self.rows else np.zeros(0, np.int64)
-        order = np.argsort(rows, kind="stable")
-        buf = self.frames.buf
+        f = self.frames
+        buf = f.buf
         if self.extra:
             buf = np.concatenate([buf, *self.extra])
 
-        def pick(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-            if not parts:
-                return np.zeros(0, dtype)
-            return np.concatenate(parts).astype(dtype, copy=False)[order]
+        def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
+        # The single-sentence messages are most of a batch: they and the joined ones are
+        # merged in row order by one compiled pass, not gathered column by column twice.
+        rows = np.concatenate([self._single, *self.rows])
+        order = np.argsort(rows, kind="stable")
+        start, length, fill, time_s, code = spans.merge_messages(
+            order,
+            self._single,
+            f.payload_start,
+            f.payload_len,
+            f.fill_bits,
+            f.tag_time_s,
+            f.source_code,
+            joined(self.starts, np.int64),
+            joined(self.lengths, np.int64),
+            joined(self.fills, np.int64),
+            joined(self.times, np.float64),
+            joined(self.codes, np.int64),
+        )
         return Assembled(
             buf=buf,
-            payload_start=pick(self.starts, np.int64),
-            payload_len=pick(self.lengths, np.int64),
-            fill_bits=pick(self.fills, np.int64),
-            tag_time_s=pick(self.times, np.float64),
-            source_code=pick(self.codes, np.int64),
+            payload_start=start,
+            payload_len=length,
+            fill_bits=fill,
+            tag_time_s=time_s,
+            source_code=code,
             sources=self.sources,
         )

@@ -182,7 +182,7 @@ class Assembler:
         """Add the parts one by one, as they arrived."""
         if not len(rows):
             return
-        data = frames.buf.tobytes()
+        buf = frames.buf  # each part's bytes copied alone: the buffer is megabytes
         groups = frames.groups
         sources = frames.sources
         for row in rows.tolist():
@@ -205,7 +205,7 @@ class Assembler:
                 source,
                 total,
                 number,
-                data[start : start + int(frames.payload_len[row])],
+                buf[start : start + int(frames.payload_len[row])].tobytes(),
                 int(frames.fill_bits[row]),
                 float(frames.tag_time_s[row]),
                 sources[source_code] if source_code >= 0 else None,

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jointwatch.ais import kernels
+from jointwatch.ais import kernels, spans
 from jointwatch.ais.frames import Frames
 
 __all__ = [
@@ -251,7 +251,7 @@ def block_records(block: bytes, prefix: bytes, bounds: LineBounds | None = None)
     buf, starts, ends, _ = bounds if bounds is not None else block_bounds(block)
     lengths = ends - starts
     out = np.empty(int(lengths.sum()) + len(starts) * (len(prefix) + 1), dtype=np.uint8)
-    kernels.gather_records(buf, starts, lengths, np.frombuffer(prefix, dtype=np.uint8), out)
+    spans.gather_records(buf, starts, lengths, np.frombuffer(prefix, dtype=np.uint8), out)
     return out.tobytes()
 
 

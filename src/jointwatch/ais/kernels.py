@@ -19,7 +19,6 @@ import numpy as np
 __all__ = [
     "first_failure",
     "frame",
-    "gather",
     "intern",
     "line_bounds",
     "payload_hashes",
@@ -371,31 +370,3 @@ def payload_hashes(
         h = (h ^ np.uint64(fill[i] & 0xFF)) * _FNV_PRIME
         out[i] = np.int64(h)
     return out
-
-
-@_jit
-def gather(buf: np.ndarray, start: np.ndarray, length: np.ndarray, out: np.ndarray) -> None:
-    """Copy the spans one after another into ``out`` (the parts of messages, joined)."""
-    at = 0
-    for i in range(len(start)):
-        size = length[i]
-        out[at : at + size] = buf[start[i] : start[i] + size]
-        at += size
-
-
-@_jit
-def gather_records(
-    buf: np.ndarray, start: np.ndarray, length: np.ndarray, prefix: np.ndarray, out: np.ndarray
-) -> None:
-    """Each span as one record ``prefix + span + '\\n'``, one after another in ``out``
-    (sized to fit): a block's journal records, built without holding the GIL."""
-    at = 0
-    n_prefix = len(prefix)
-    for i in range(len(start)):
-        out[at : at + n_prefix] = prefix
-        at += n_prefix
-        size = length[i]
-        out[at : at + size] = buf[start[i] : start[i] + size]
-        at += size
-        out[at] = 10
-        at += 1
