@@ -183,7 +183,6 @@ def frame(
         if first == 92:
             # The TAG block's end, its XOR and its stars in one walk; the last three bytes
             # ('*hh' when well formed) are taken out again below.
-            close_at = -1
             for k in range(s + 1, e):
                 b = buf[k]
                 if b == 92:
