@@ -6,7 +6,9 @@ the walkthrough in docs/sharing.md cannot silently rot.
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,4 +42,9 @@ def test_two_nodes_walkthrough(tmp_path: Path) -> None:
     assert "on VNM: Skiff approaching bulk carrier near Spratly  [RESTRICTED//REL TO VNM]" in out
     assert "US-only source assessment" not in out.split("== 5.")[1]
     assert "VNM holds 1 report(s) from USA" in out
-    assert "receipts {'accepted': 1}" in out
+    # USA's push is answered "accepted", unless VNM's own pull fetched the report first (it
+    # pulls at start and every few seconds): then the push is answered "duplicate". Either
+    # way the report was delivered once; anything else (rejected, stale, none) is a fault.
+    found = re.search(r"USA -> vnm: pending 0, receipts (\{[^}]*\}), last error none", out)
+    assert found is not None, out
+    assert ast.literal_eval(found.group(1)) in ({"accepted": 1}, {"duplicate": 1}), out
