@@ -130,14 +130,13 @@ def decode_messages(
     text_len: np.ndarray,
     name_ext_slot: int,
     status: np.ndarray,
-) -> int:
+) -> None:
     """Decode every message of a vectorised layout; ``status`` 0 decoded, 1 for pyais,
     2 rejected (fill bits outside 0..5); ``lids`` the layout of each decoded row.
 
     Messages whose layout carries text take the next row of ``text``/``text_len``, in
-    order (``text_rows`` finds it again), every length -1 until a field is written.
-    Returns how many took one. The fields of each layout are cut by the generated
-    ``_fields`` below.
+    order (``text_rows`` finds it again from ``lids``), every length -1 until a field is
+    written. The fields of each layout are cut by the generated ``_fields`` below.
     """
     words = np.zeros(_MAX_WORDS + 1, dtype=np.int64)
     out = (tables, ints, flags, floats, text, text_len)
@@ -175,7 +174,6 @@ def decode_messages(
         _fields(lid, words, r, t, out)
         if n_ext:
             text_len[name_ext_slot, t] = _text(words, 272, n_ext, text[name_ext_slot, t])
-    return n_text
 
 
 @_jit

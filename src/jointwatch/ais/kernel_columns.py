@@ -76,9 +76,9 @@ class _Columns:
 
     Why no validity matrix: a field is present in every message of a layout that has it,
     so the kernel writes only each row's layout (``lids``) and a column's validity is
-    worked out once per distinct set of layouts. The text arrays hold only the messages
-    that carry text (a few percent), in row order: the kernel writes every row at most
-    once per column, so a batch touches only the memory its messages fill."""
+    worked out once per distinct set of layouts. Why compact text rows: only the messages
+    that carry text (a few percent) take one, in row order, so the memory the kernel
+    writes for text follows the static messages, not the batch."""
 
     def __init__(self, n_rows: int) -> None:
         self.n_rows = n_rows
@@ -191,10 +191,8 @@ class _Columns:
 
 
 def _strings(chars: np.ndarray, lengths: np.ndarray, at: np.ndarray) -> pa.Array:
-    """The text rows ``at`` (-1, or a length of -1, for null) as one Arrow string array.
-
-    Only rows with text are visited: text fields live in the static messages, a few
-    percent of a batch."""
+    """The text rows ``at`` (-1, or a length of -1, for null) as one Arrow string array,
+    offsets, data and validity built in one compiled pass."""
     offsets, data, bits, n_valid = decode_kernels.strings(chars, lengths, at)
     nulls = len(at) - n_valid
     return pa.StringArray.from_buffers(
