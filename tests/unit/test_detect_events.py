@@ -80,3 +80,28 @@ def test_event_id_follows_every_change_of_its_key() -> None:
     assert event.id not in seen
     event.details = {"reason": "speed"}
     assert event.to_json()["id"] == event.id
+
+
+def test_event_id_is_the_digest_of_its_identity() -> None:
+    """Stored events are keyed on the id across restarts and versions: it stays this digest."""
+    import hashlib
+
+    event = Event("zone_entry", 563_000_001, 1_764_000_000 * SECOND, 10.0, 110.0)
+    event.zone = "ALPHA"
+    key = f"zone_entry|563000001|None|ALPHA||{1_764_000_000 * SECOND}"
+    assert event.id == hashlib.blake2s(key.encode(), digest_size=10).hexdigest()
+    event.details = {"reason": "speed"}
+    key = f"zone_entry|563000001|None|ALPHA|speed|{1_764_000_000 * SECOND}"
+    assert event.id == hashlib.blake2s(key.encode(), digest_size=10).hexdigest()
+
+
+def test_merge_takes_maxima_adds_counts_and_keeps_the_rest() -> None:
+    held = Event("spoofing", 563_000_001, SECOND, 10.0, 110.0, end_us=2 * SECOND)
+    held.details = {"reason": "speed", "n_reports": 2, "max_speed_kn": 40.0}
+    later = Event("spoofing", 563_000_001, SECOND, 11.0, 111.0, end_us=5 * SECOND)
+    later.details = {"reason": "other", "n_reports": 3, "max_speed_kn": 35.0, "note": "x"}
+    held.merge(later, replace=False)
+    assert held.end_us == 5 * SECOND
+    assert held.details == {"reason": "speed", "n_reports": 5, "max_speed_kn": 40.0, "note": "x"}
+    held.merge(later, replace=True)
+    assert held.details == later.details and held.details is not later.details

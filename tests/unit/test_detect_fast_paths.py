@@ -100,3 +100,21 @@ def test_farther_than_is_distance_to_shore_against_the_threshold(threshold_m: fl
     expected = shore.distance_m(lat, lon) >= threshold_m
     assert np.array_equal(shore.farther_than(lat, lon, threshold_m), expected)
     assert np.array_equal(shore.farther_than(lat, lon, threshold_m), expected)  # cached
+
+
+def test_an_open_episode_re_emitted_every_batch_stays_one_event() -> None:
+    """Each batch's sighting of an open episode updates the event the engine holds, in place
+    and under the id the store keys on, and is reported as changed by that batch."""
+    from jointwatch.detect.engine import DetectionEngine
+    from jointwatch.detect.events import Event
+
+    engine = DetectionEngine()
+    for k in range(1, 4):
+        engine._changed = {}
+        sighting = Event("spoofing", 563_000_001, 1_000_000, 10.0, 110.0, end_us=k * 1_000_000)
+        sighting.details = {"reason": "on_land", "n_reports": 1}
+        engine._emit(sighting, False)
+        (changed,) = engine._changed.values()
+        assert changed.end_us == k * 1_000_000 and changed.details["n_reports"] == k
+    (held,) = engine.events.values()
+    assert list(engine.events) == [held.id] and held.details["n_reports"] == 3
