@@ -9,7 +9,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TRAFFIC, corpus_file, measure, write_result
+from common import TRAFFIC, corpus_file, measure_pair, write_result
 
 
 def pyais_decode(path: Path) -> int:
@@ -57,8 +57,9 @@ def jointwatch_positions(path: Path) -> int:
 
 def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
     path = corpus_file(size, traffic=traffic)
-    peer = measure(lambda: pyais_decode(path), runs)
-    ours = measure(lambda: jointwatch_decode(path), runs)
+    peer, ours, ratio = measure_pair(
+        lambda: pyais_decode(path), lambda: jointwatch_decode(path), runs
+    )
     positions = jointwatch_positions(path)
     result = {
         "benchmark": "B1 decode",
@@ -66,7 +67,9 @@ def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
         "traffic": traffic,
         "pyais": peer,
         "jointwatch": ours,
-        "ratio": ours["rate_per_s"] / peer["rate_per_s"],
+        "ratio": ratio["median"],
+        "ratio_range": [ratio["min"], ratio["max"]],
+        "ratio_per_round": ratio["per_round"],
         "position_reports": positions,
         "position_reports_per_s": positions / ours["median_s"],
         "file_bytes": path.stat().st_size,
@@ -88,6 +91,7 @@ def main() -> None:
     print(
         f"| B1 decode, {r['sentences']:,} sentences | pyais {r['pyais']['rate_per_s']:,.0f}/s "
         f"| JointWatch {r['jointwatch']['rate_per_s']:,.0f}/s | {r['ratio']:.2f}x "
+        f"(rounds {r['ratio_range'][0]:.2f}-{r['ratio_range'][1]:.2f}x) "
         f"| {r['position_reports_per_s']:,.0f} position reports/s |"
     )
 

@@ -2,6 +2,13 @@
 
 Method (../shared/BENCHMARKS.md): fixed seed, one warm-up, median of N runs with min-max,
 the peer measured in the same run, results as JSON with the CPU model and the commit.
+
+Why the peer and JointWatch take turns (``measure_pair``): on these shared VMs the speed of
+the whole machine drifts by a quarter or more within minutes. Timing all of the peer's
+runs and then all of ours put the two sides in different minutes, and the ratio moved
+with the drift (one run gave 8.5x where the same code gave 6.6x an hour before, because
+pyais ran 2.5 times slower in its minutes). Taking turns puts each pair of runs in the
+same minute; the ratio reported is the median of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -68,23 +75,46 @@ def corpus_file(n_sentences: int, seed: int = 42, traffic: str = "fleet") -> Pat
     return path
 
 
-def measure(fn: Callable[[], int], runs: int) -> dict[str, Any]:
-    """Warm up once, then time ``runs`` runs; ``fn`` returns how many items it processed."""
-    items = fn()
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        seconds.append(time.perf_counter() - started)
+def _stats(items: int, seconds: list[float]) -> dict[str, Any]:
     median = statistics.median(seconds)
     return {
         "items": items,
-        "runs": runs,
+        "runs": len(seconds),
         "median_s": median,
         "min_s": min(seconds),
         "max_s": max(seconds),
         "rate_per_s": items / median,
     }
+
+
+def measure_pair(
+    peer: Callable[[], int],
+    ours: Callable[[], int],
+    runs: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Warm both up, then time ``runs`` rounds of one peer run followed by one of ours.
+
+    Returns the peer's and our timings (items, runs, median, min, max, rate) and the ratio
+    of our rate to the peer's: ``median`` of the per-round ratios, with their ``min``,
+    ``max`` and each round's value, so a reader sees how much the machine moved meanwhile.
+    """
+    peer_items, our_items = peer(), ours()
+    peer_s: list[float] = []
+    our_s: list[float] = []
+    for _ in range(runs):
+        for fn, seconds in ((peer, peer_s), (ours, our_s)):
+            started = clock()
+            fn()
+            seconds.append(clock() - started)
+    per_round = [(our_items / o) / (peer_items / p) for p, o in zip(peer_s, our_s, strict=True)]
+    ratio = {
+        "median": statistics.median(per_round),
+        "min": min(per_round),
+        "max": max(per_round),
+        "per_round": per_round,
+    }
+    return _stats(peer_items, peer_s), _stats(our_items, our_s), ratio
 
 
 def machine() -> dict[str, Any]:
