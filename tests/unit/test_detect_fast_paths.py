@@ -13,11 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from jointwatch.detect.batch import _ext_order, group_prefix_max, stable_order
+from jointwatch.detect.batch import _ext_order, group_prefix_max
 from jointwatch.detect.pairs import _newest_per_slot
 from jointwatch.detect.vessel import _hop_bound_m
 from jointwatch.geo.distance import NM_M, haversine_m
 from jointwatch.geo.shore import CAP_M, shore_index
+from jointwatch.picture.columns import by_key_then_time, stable_order
 
 small_ints = hnp.arrays(np.int64, st.integers(0, 300), elements=st.integers(0, 6))
 
@@ -31,6 +32,27 @@ small_ints = hnp.arrays(np.int64, st.integers(0, 300), elements=st.integers(0, 6
 )
 def test_stable_order_is_a_stable_argsort(values: np.ndarray) -> None:
     assert np.array_equal(stable_order(values), np.argsort(values, kind="stable"))
+
+
+@given(
+    st.integers(0, 300).flatmap(
+        lambda n: st.tuples(
+            hnp.arrays(np.int64, n, elements=st.sampled_from([412_000_001, 563_000_002, 7])),
+            hnp.arrays(np.int64, n, elements=st.integers(0, 4)),
+        )
+    ),
+    st.booleans(),
+)
+def test_archive_order_is_the_lexsort_of_vessel_then_time(
+    columns: tuple[np.ndarray, np.ndarray], rising: bool
+) -> None:
+    """Both ways in: times rising within each vessel (the radix path), and any times (the
+    lexsort path); ties in time keep arrival order either way."""
+    keys, times = columns
+    if rising:
+        times = np.cumsum(times)  # each vessel's times then rise with arrival, ties included
+    expected = np.lexsort((times, keys))
+    assert np.array_equal(by_key_then_time(keys, times), expected)
 
 
 @given(small_ints, st.data())

@@ -22,6 +22,7 @@ from jointwatch.detect.events import Event
 from jointwatch.detect.params import ApproachParams, EncounterParams
 from jointwatch.geo.distance import NM_M, haversine_m, unit_vectors
 from jointwatch.geo.shore import ShoreIndex
+from jointwatch.picture.columns import stable_order
 
 __all__ = ["ApproachDetector", "EncounterDetector", "SlotTracker", "StaticRegistry"]
 
@@ -159,7 +160,7 @@ def _newest_per_slot(k: I64, m: I64, t: I64) -> I64:
     if n == 0:
         return np.empty(0, np.int64)
     k0 = int(k.min())
-    by_m = np.argsort(m, kind="stable")
+    by_m = stable_order(m)
     mm, tm = m[by_m], t[by_m]
     if int(k.max()) - k0 < 1 << 16 and not bool(((tm[1:] < tm[:-1]) & (mm[1:] == mm[:-1])).any()):
         order = by_m[np.argsort((k[by_m] - k0).astype(np.uint16), kind="stable")]

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from jointwatch.picture.columns import by_key_then_time
 from jointwatch.picture.schema import POSITION_SCHEMA, TIME_TYPE
 
 __all__ = ["PositionArchive"]
@@ -284,11 +285,12 @@ def _visible(hidden: Path) -> Path:
 
 def _by_vessel_and_time(table: pa.Table) -> pa.Table:
     """Rows ordered by (mmsi, time), ties in arrival order, so a track query reads few
-    pages. NumPy's stable lexsort of the two int64 columns does what ``Table.sort_by``
-    does, about four times faster (the archive sorts every checkpoint's rows)."""
-    mmsi = table.column("mmsi").to_numpy()
-    micros = table.column("time").cast(pa.int64()).to_numpy()
-    return table.take(np.lexsort((micros, mmsi)))
+    pages. Every checkpoint's rows are sorted: ``by_key_then_time`` gives the order
+    ``Table.sort_by`` would, in about a third of the time of NumPy's lexsort (which took a
+    quarter of ``sort_by``'s)."""
+    mmsi = np.asarray(table.column("mmsi").to_numpy(), dtype=np.int64)
+    micros = np.asarray(table.column("time").cast(pa.int64()).to_numpy(), dtype=np.int64)
+    return table.take(by_key_then_time(mmsi, micros))
 
 
 def _day_numbers(table: pa.Table) -> np.ndarray:

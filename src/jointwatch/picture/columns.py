@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 __all__ = [
     "NO_TIME",
+    "by_key_then_time",
     "by_vessel",
     "float_array",
     "int_array",
@@ -28,6 +29,7 @@ __all__ = [
     "numbers",
     "objects",
     "scalar",
+    "stable_order",
 ]
 
 #: Microseconds meaning "no time" (the store's ``NO_TIME``), also the fill of a null time.
@@ -78,6 +80,35 @@ def is_one_of(values: np.ndarray, choices: tuple[int, ...]) -> np.ndarray:
     for choice in choices[1:]:
         mask |= values == choice
     return mask
+
+
+def stable_order(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")``, in two 16-bit radix passes when it can.
+
+    Why: NumPy sorts 64-bit integers stably with a merge sort; MMSIs fit in 32 bits, and a
+    stable sort on the low half then on the high half gives the same order two to three
+    times faster (NumPy radix-sorts 16-bit keys).
+    """
+    if len(values) == 0 or int(values.min()) < 0 or int(values.max()) >= 1 << 32:
+        return np.asarray(np.argsort(values, kind="stable"), dtype=np.int64)
+    low = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (values[low] >> 16).astype(np.uint16)
+    return np.asarray(low[np.argsort(high, kind="stable")], dtype=np.int64)
+
+
+def by_key_then_time(keys: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """``np.lexsort((times, keys))``: rows by key, then time, ties in arrival order.
+
+    Why not the lexsort itself: rows reach the archive in arrival order, in which each
+    vessel's times nearly always rise already. A stable sort by key alone (``stable_order``,
+    radix passes) then gives the same order, at about a third of the cost; the check that
+    times rise within each key is one pass, and anything else takes the lexsort.
+    """
+    order = stable_order(keys)
+    k, t = keys[order], times[order]
+    if bool(((t[1:] < t[:-1]) & (k[1:] == k[:-1])).any()):
+        return np.asarray(np.lexsort((times, keys)), dtype=np.int64)
+    return order
 
 
 def by_vessel(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
