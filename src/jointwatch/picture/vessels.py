@@ -11,9 +11,7 @@ Not thread-safe on its own: the ingest service serialises access with its lock.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -31,11 +29,11 @@ from jointwatch.picture.columns import (
 )
 from jointwatch.picture.mid import flag_for_mmsi
 from jointwatch.picture.shiptypes import ship_type_text, type_group
+from jointwatch.picture.values import flag_alpha3, iso_ms, micros_of, opt_float, opt_int
 from jointwatch.store.rows import ColumnRows, optional_floats, optional_ints
 
 __all__ = ["VesselPicture", "ship_type_text", "type_group"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Static field in the picture <- column of STATIC_SCHEMA.
 _STATIC_FIELDS: dict[str, str] = {
     "name": "shipname",
@@ -48,11 +46,6 @@ _STATIC_FIELDS: dict[str, str] = {
     "destination": "destination",
     "ais_class": "ais_class",
 }
-# Flag (alpha-3) of each MID, for ship stations (MIDxxxxxx): a whole column in one lookup.
-_SHIP_FLAGS = np.array(
-    [(f.alpha3 if (f := flag_for_mmsi(mid * 1_000_000)) else None) for mid in range(200, 800)],
-    dtype=object,
-)
 _CLASS_A_POSITION = (1, 2, 3)
 _CLASS_B_POSITION = (18, 19)
 # Column name -> (dtype, value meaning "none").
@@ -308,13 +301,13 @@ class VesselPicture:
         c = self._cols
         time_us = int(c["time_us"][slot])
         return {
-            "lat": _opt_float(c["lat"][slot], 6),
-            "lon": _opt_float(c["lon"][slot], 6),
-            "sog_kn": _opt_float(c["sog_kn"][slot], 1),
-            "cog_deg": _opt_float(c["cog_deg"][slot], 1),
-            "heading_deg": _opt_int(c["heading_deg"][slot]),
-            "nav_status": _opt_int(c["nav_status"][slot]),
-            "time": None if time_us == NO_TIME else _iso(time_us),
+            "lat": opt_float(c["lat"][slot], 6),
+            "lon": opt_float(c["lon"][slot], 6),
+            "sog_kn": opt_float(c["sog_kn"][slot], 1),
+            "cog_deg": opt_float(c["cog_deg"][slot], 1),
+            "heading_deg": opt_int(c["heading_deg"][slot]),
+            "nav_status": opt_int(c["nav_status"][slot]),
+            "time": None if time_us == NO_TIME else iso_ms(time_us),
         }
 
     # ---- persistence ----------------------------------------------------------------
@@ -332,7 +325,7 @@ class VesselPicture:
         static_us = np.max([c[f"{name}__time_us"][slots] for name in _STATIC_FIELDS], axis=0)
         values: dict[str, list[Any]] = {"mmsi": mmsi.tolist()}
         values |= {name: c[name][slots].tolist() for name in _STATIC_FIELDS}
-        values["flag"] = _flag_alpha3(mmsi)
+        values["flag"] = flag_alpha3(mmsi)
         values["type_group"] = [groups[value] for value in ship_type]
         for name in ("lat", "lon", "sog_kn", "cog_deg"):
             values[name] = optional_floats(c[name][slots])
@@ -355,11 +348,11 @@ class VesselPicture:
         slots = self._slots(np.array([int(row["mmsi"]) for row in rows], dtype=np.int64))
         c = self._cols
         for slot, row in zip(slots.tolist(), rows, strict=True):
-            static_us = _micros(row.get("static_time"))
+            static_us = micros_of(row.get("static_time"))
             for name in _STATIC_FIELDS:
                 c[name][slot] = row.get(name)
                 c[f"{name}__time_us"][slot] = static_us
-            time_us = _micros(row.get("time"))
+            time_us = micros_of(row.get("time"))
             c["time_us"][slot] = time_us
             for name, fill in (
                 ("lat", np.nan),
@@ -375,38 +368,3 @@ class VesselPicture:
             c["source"][slot] = row.get("source")
             c["positions"][slot] = int(row.get("positions") or 0)
             c["dirty"][slot] = False
-
-
-def _flag_alpha3(mmsi: np.ndarray) -> list[str | None]:
-    """Flag of each MMSI; ship stations through the MID table, other identities one by one."""
-    ship = (mmsi >= 200_000_000) & (mmsi <= 799_999_999)
-    out = _SHIP_FLAGS[np.where(ship, mmsi // 1_000_000 - 200, 0)]
-    for i in np.flatnonzero(~ship).tolist():
-        flag = flag_for_mmsi(int(mmsi[i]))
-        out[i] = flag.alpha3 if flag else None
-    return out.tolist()
-
-
-def _opt_float(value: Any, digits: int | None = None) -> float | None:
-    number = float(value)
-    if math.isnan(number):
-        return None
-    return number if digits is None else round(number, digits)
-
-
-def _opt_int(value: Any, none: int = -1) -> int | None:
-    number = int(value)
-    return None if number == none else number
-
-
-def _micros(value: datetime | None) -> int:
-    if value is None:
-        return int(NO_TIME)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // timedelta(microseconds=1)
-
-
-def _iso(micros: int) -> str:
-    """ISO 8601 in UTC with milliseconds and a ``Z``, as the API and console expect."""
-    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
