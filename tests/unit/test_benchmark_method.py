@@ -52,3 +52,30 @@ def test_a_round_the_machine_spent_slower_on_one_side_moves_only_that_round() ->
     assert ratio["max"] == pytest.approx(30.0)
     assert peer["median_s"] == pytest.approx(1.0) and peer["max_s"] == pytest.approx(3.0)
     assert ours["median_s"] == pytest.approx(0.1)
+
+
+def test_the_ingest_profile_times_every_step_and_unwraps_afterwards(tmp_path: Path) -> None:
+    """``profile_ingest`` on a small fleet file: each step of each thread gets CPU time no
+    more than its thread's total, and the methods it wrapped are the originals again."""
+    import profile_ingest
+
+    from jointwatch.ais import with_tag_block
+    from jointwatch.exercise.fleet_corpus import fleet_sentences
+    from jointwatch.service import IngestService
+
+    path = tmp_path / "fleet.nmea"
+    with open(path, "w") as fh:
+        for stamp, sentence in fleet_sentences(3000, seed=5, vessels=200, start_s=1_764_000_000):
+            fh.write(with_tag_block(sentence, c=stamp, s="rx") + "\n")
+    decode_block = IngestService.decode_block
+    result = profile_ingest.profile(path, runs=1)
+    assert IngestService.decode_block is decode_block
+    assert result["lines"] == 3000
+    cpu = {s["step"]: s["cpu_s"] for s in result["steps"]}
+    assert set(cpu) == {step for _, step, *_ in profile_ingest.STEPS}
+    assert cpu["decode thread, in all"] > 0 and cpu["applying thread, in all"] > 0
+    assert cpu["checkpoint thread, in all"] > 0  # close() writes the last checkpoint
+    for part in ("journal append", "picture", "detectors, in all"):
+        assert 0 < cpu[part] <= cpu["applying thread, in all"], part
+    assert 0 < cpu["detectors: spoofing"] <= cpu["detectors, in all"]
+    assert 0 < cpu["vessel rows"] <= cpu["checkpoint thread, in all"]
