@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TRAFFIC, corpus_file, measure_pair, write_result
+from common import corpus_args, corpus_file, measure_pair, write_result
 
 
 def pyais_decode(path: Path) -> int:
@@ -80,13 +79,7 @@ def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument(
-        "--traffic", choices=TRAFFIC, default="fleet", help="corpus (see common.corpus_file)"
-    )
-    args = parser.parse_args()
+    args = corpus_args(__doc__, runs=5)
     r = run(args.size, args.runs, args.traffic)
     print(
         f"| B1 decode, {r['sentences']:,} sentences | pyais {r['pyais']['rate_per_s']:,.0f}/s "

@@ -3,7 +3,6 @@ vs pyais decode only."""
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -13,7 +12,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from b1_decode import pyais_decode
-from common import TRAFFIC, corpus_file, measure_pair, write_result
+from common import corpus_args, corpus_file, measure_pair, write_result
 
 
 def jointwatch_ingest(path: Path) -> int:
@@ -55,13 +54,7 @@ def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument(
-        "--traffic", choices=TRAFFIC, default="fleet", help="corpus (see common.corpus_file)"
-    )
-    args = parser.parse_args()
+    args = corpus_args(__doc__, runs=3)
     r = run(args.size, args.runs, args.traffic)
     print(
         f"| B2 ingest, {r['sentences']:,} sentences | pyais decode-only "

@@ -13,6 +13,7 @@ same minute; the ratio reported is the median of the per-round ratios.
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import statistics
@@ -146,6 +147,17 @@ def machine() -> dict[str, Any]:
         "commit": commit,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def corpus_args(description: str | None, runs: int) -> argparse.Namespace:
+    """The command line every corpus benchmark takes: ``--size``, ``--runs``, ``--traffic``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument(
+        "--traffic", choices=TRAFFIC, default="fleet", help="corpus (see common.corpus_file)"
+    )
+    return parser.parse_args()
 
 
 def write_result(name: str, result: dict[str, Any]) -> Path:

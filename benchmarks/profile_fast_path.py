@@ -8,7 +8,6 @@ to stdout and ``benchmarks/results/profile.json``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TRAFFIC, corpus_file, write_result
+from common import corpus_args, corpus_file, write_result
 
 
 def _stages() -> list[tuple[str, Callable[[bytes, Any], None]]]:
@@ -92,13 +91,7 @@ def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument(
-        "--traffic", choices=TRAFFIC, default="fleet", help="corpus (see common.corpus_file)"
-    )
-    args = parser.parse_args()
+    args = corpus_args(__doc__, runs=3)
     result = run(args.size, args.runs, args.traffic)
     mib = result["file_bytes"] / 2**20
     print(f"| stage ({args.size:,} sentences, {mib:.0f} MiB) | best of runs | sentences/s |")

@@ -14,7 +14,6 @@ the table goes to stdout and ``benchmarks/results/profile-ingest.json``.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import shutil
 import statistics
@@ -29,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TRAFFIC, corpus_file, write_result
+from common import corpus_args, corpus_file, write_result
 
 #: (thread, step, module, owner or None for a module function, attribute). A step is timed
 #: on whichever thread runs it; the thread named here is where the read-ahead runs it.
@@ -150,13 +149,7 @@ def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", type=int, default=1_000_000, help="sentences in the corpus")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument(
-        "--traffic", choices=TRAFFIC, default="fleet", help="corpus (see common.corpus_file)"
-    )
-    args = parser.parse_args()
+    args = corpus_args(__doc__, runs=3)
     r = run(args.size, args.runs, args.traffic)
     print(
         f"{r['lines']:,} lines, median of {r['runs']}: wall {r['wall_s']:.2f} s, "
