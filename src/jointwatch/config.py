@@ -33,7 +33,11 @@ class Settings(BaseSettings):
     dedupe_window_s: float = 30.0
     assembly_timeout_s: float = 10.0
     archive_flush_s: float = 30.0
-    archive_flush_rows: int = 100_000
+    # Rows that make a checkpoint due before ``archive_flush_s`` does (bulk ingest). Every
+    # checkpoint rewrites each changed vessel's row, so fewer, larger ones cost less per
+    # position: 500,000 took a quarter off B2 against 100,000, for about 90 MB more peak
+    # memory and up to 500,000 positions to replay after a kill (docs/performance.md).
+    archive_flush_rows: int = 500_000
     state_flush_s: float = 5.0
     ws_push_interval_s: float = 1.0
     journal: bool = True
