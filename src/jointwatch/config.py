@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     archive_flush_s: float = 30.0
     # Rows that make a checkpoint due before ``archive_flush_s`` does (bulk ingest). Every
     # checkpoint rewrites each changed vessel's row, so fewer, larger ones cost less per
-    # position: 500,000 took a quarter off B2 against 100,000, for about 90 MB more peak
+    # position: 500,000 took about a fifth off B2 against 100,000, for about 90 MB more peak
     # memory and up to 500,000 positions to replay after a kill (docs/performance.md).
     archive_flush_rows: int = 500_000
     state_flush_s: float = 5.0
