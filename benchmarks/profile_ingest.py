@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import corpus_args, corpus_file, write_result
 
 #: (thread, step, module, owner or None for a module function, attribute). A step is timed
-#: on whichever thread runs it; the thread named here is where the read-ahead runs it.
+#: on whichever thread runs it; the thread named here is where the read-ahead runs it. The
+#: last checkpoint is written at close on the calling thread, so it counts both under the
+#: checkpoint steps and under "checkpoint snapshot".
 STEPS: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("decode", "decode thread, in all", "jointwatch.service", "IngestService", "decode_block"),
     ("apply", "applying thread, in all", "jointwatch.service", "IngestService", "apply_block"),
@@ -45,7 +47,14 @@ STEPS: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("apply", "detectors: zones", "jointwatch.detect.engine", None, "detect_zones"),
     ("apply", "detectors: pairs", "jointwatch.detect.engine", "DetectionEngine", "_pairs"),
     ("apply", "detectors: static", "jointwatch.detect.engine", "DetectionEngine", "_static"),
-    ("apply", "checkpoint snapshot", "jointwatch.service", "IngestService", "_checkpoint_locked"),
+    # A checkpoint's snapshot; the last checkpoint, at close, is also written inside it.
+    (
+        "apply",
+        "checkpoint snapshot, and the last one at close",
+        "jointwatch.service",
+        "IngestService",
+        "_checkpoint_locked",
+    ),
     (
         "checkpoint",
         "checkpoint thread, in all",
