@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from jointwatch.detect.state import NONE_T, VesselState
 from jointwatch.picture.columns import stable_order
 
-__all__ = ["BatchInput", "ExtBatch", "build_batch", "group_prefix_max", "stable_order"]
+__all__ = ["BatchInput", "ExtBatch", "build_batch", "group_prefix_max"]
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]

@@ -22,7 +22,7 @@ from jointwatch.detect.events import Event
 from jointwatch.detect.params import ApproachParams, EncounterParams
 from jointwatch.geo.distance import NM_M, haversine_m, unit_vectors
 from jointwatch.geo.shore import ShoreIndex
-from jointwatch.picture.columns import stable_order
+from jointwatch.picture.columns import by_key_then_time
 
 __all__ = ["ApproachDetector", "EncounterDetector", "SlotTracker", "StaticRegistry"]
 
@@ -152,20 +152,18 @@ def _newest_per_slot(k: I64, m: I64, t: I64) -> I64:
 
     Why not one ``lexsort`` on (slot, vessel, time, arrival): the rows come as a few runs
     already sorted by vessel (what is pending, then the new batch as ``build_batch`` sorted
-    it), which a stable sort merges almost for free; when each vessel's times then rise with
-    arrival, the newest is the last, and a stable radix sort on the few slot numbers finishes
-    the order. Anything else (times out of order within a vessel) takes the full lexsort.
+    it), so ``by_key_then_time`` orders them by (vessel, time, arrival) with radix passes
+    when each vessel's times rise with arrival; a stable sort on the few slot numbers then
+    finishes the order.
     """
-    n = len(k)
-    if n == 0:
+    if len(k) == 0:
         return np.empty(0, np.int64)
     k0 = int(k.min())
-    by_m = stable_order(m)
-    mm, tm = m[by_m], t[by_m]
-    if int(k.max()) - k0 < 1 << 16 and not bool(((tm[1:] < tm[:-1]) & (mm[1:] == mm[:-1])).any()):
-        order = by_m[np.argsort((k[by_m] - k0).astype(np.uint16), kind="stable")]
-    else:
-        order = np.lexsort((np.arange(n), t, m, k))
+    by_m = by_key_then_time(m, t)
+    slots = k[by_m] - k0
+    if int(k.max()) - k0 < 1 << 16:
+        slots = slots.astype(np.uint16)  # NumPy radix-sorts 16-bit keys
+    order = by_m[np.argsort(slots, kind="stable")]
     ks, ms = k[order], m[order]
     last = np.r_[(ks[1:] != ks[:-1]) | (ms[1:] != ms[:-1]), True]
     return np.asarray(order[last], dtype=np.int64)
