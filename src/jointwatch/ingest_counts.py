@@ -29,7 +29,7 @@ class DecodedBlock:
     picture: PictureBatch
     decoded: int
     counts: IngestStats
-    journal_records: bytes | None
+    journal_records: memoryview | None
     source: str
     rx_time_s: float
 

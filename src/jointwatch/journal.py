@@ -115,13 +115,13 @@ class RawJournal:
         body = b"".join(prefix + line.rstrip(b"\r\n") + b"\n" for line in lines)
         self._write(body, rx_time_s)
 
-    def append_records(self, records: bytes, rx_time_s: float) -> None:
+    def append_records(self, records: bytes | memoryview, rx_time_s: float) -> None:
         """Write records already built as ``append`` builds them (``framing.block_records``
         with ``record_prefix``): the ingest thread only writes."""
         if records:
             self._write(records, rx_time_s)
 
-    def _write(self, body: bytes, rx_time_s: float) -> None:
+    def _write(self, body: bytes | memoryview, rx_time_s: float) -> None:
         with self._lock:
             fh = self._file_for(rx_time_s)
             fh.write(body)

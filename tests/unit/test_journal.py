@@ -59,7 +59,7 @@ def test_a_block_is_journaled_exactly_as_its_lines(tmp_path: Path) -> None:
     by_lines.append(lines, "rx\t1", 1_700_000_000.5)
     records = block_records(block, record_prefix("rx\t1", 1_700_000_000.5))
     by_block.append_records(records, 1_700_000_000.5)
-    assert records.count(b"\n") == 3
+    assert bytes(records).count(b"\n") == 3
     files_a = sorted((tmp_path / "a").rglob("*.jnl"))
     files_b = sorted((tmp_path / "b").rglob("*.jnl"))
     assert [f.read_bytes() for f in files_a] == [f.read_bytes() for f in files_b]

@@ -95,7 +95,7 @@ def _block_lines(path: Path, block_bytes: int, stats: SourceStats | None = None)
 
     out: list[bytes] = []
     for block in iter_file_blocks(path, block_bytes, stats=stats):
-        lines = block_records(block.data, b"").split(b"\n")[:-1]
+        lines = bytes(block_records(block.data, b"")).split(b"\n")[:-1]
         out.extend(lines)
     return out
 

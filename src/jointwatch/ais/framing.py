@@ -244,15 +244,18 @@ def frame_block(block: bytes, rx_time_s: float, bounds: LineBounds | None = None
     return frames
 
 
-def block_records(block: bytes, prefix: bytes, bounds: LineBounds | None = None) -> bytes:
+def block_records(block: bytes, prefix: bytes, bounds: LineBounds | None = None) -> memoryview:
     """The lines ``frame_block`` reads from a block, each as ``prefix + line + '\\n'``:
     the journal's records of the block (``journal.record_prefix``), built in compiled code
-    so that a worker thread can build them while another thread holds the GIL."""
+    so that a worker thread can build them while another thread holds the GIL.
+
+    A view of the array the kernel filled, not ``bytes``: copying a million lines' records
+    out cost more (about 0.11 s) than building them (0.07 s), and a file writes either."""
     buf, starts, ends, _ = bounds if bounds is not None else block_bounds(block)
     lengths = ends - starts
     out = np.empty(int(lengths.sum()) + len(starts) * (len(prefix) + 1), dtype=np.uint8)
     spans.gather_records(buf, starts, lengths, np.frombuffer(prefix, dtype=np.uint8), out)
-    return out.tobytes()
+    return out.data
 
 
 class LineBounds(NamedTuple):
