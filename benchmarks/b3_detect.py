@@ -27,7 +27,17 @@ from jointwatch.picture.schema import POSITION_SCHEMA, TIME_TYPE
 START_S = 1_764_000_000
 INTERVAL_S = 60
 BATCH_ROWS = 100_000
-SIZES = ((10_000, 1_000), (100_000, 10_000), (1_000_000, 10_000), (10_000_000, 100_000))
+# BENCHMARKS.md's sizes, plus 10M positions of the 10,000-vessel fleet and 1M of the
+# 100,000-vessel one: with those, positions and fleet size are varied one at a time, so the
+# table shows what the cost per position depends on.
+SIZES = (
+    (10_000, 1_000),
+    (100_000, 10_000),
+    (1_000_000, 10_000),
+    (10_000_000, 10_000),
+    (1_000_000, 100_000),
+    (10_000_000, 100_000),
+)
 
 
 def _zones() -> list[Any]:
@@ -117,6 +127,9 @@ def run_size(positions: int, vessels: int, runs: int = 1) -> dict[str, Any]:
         "seconds": seconds,
         "min_s": min(times),
         "max_s": max(times),
+        # How often each vessel reports within one batch: the per-vessel work of a batch
+        # (state joins, zone memberships, open episodes) is shared by this many positions.
+        "reports_per_vessel_per_batch": max(1, min(positions, BATCH_ROWS) // vessels),
         "us_per_position": seconds / n * 1e6,
         "positions_per_s": n / seconds,
         "events": kinds,
@@ -143,6 +156,7 @@ def main() -> None:
     for r in run(args.max_positions, args.runs)["sizes"]:
         print(
             f"| B3 detect, {r['positions']:,} positions, {r['vessels']:,} vessels | "
+            f"{r['reports_per_vessel_per_batch']} per batch | "
             f"{r['seconds']:.2f} s | {r['us_per_position']:.2f} µs/position | "
             f"{r['cost_vs_smallest']:.2f}x smallest |"
         )
