@@ -1,11 +1,12 @@
 """Where B2's time goes, thread by thread: CPU time of each step of bulk ingest.
 
-``jointwatch ingest --direct`` runs three threads on two cores: one decodes the next block,
-one applies the current one (journal, picture, detectors), one writes checkpoints (Parquet,
-vessel and event rows). They share the GIL, so the wall time of a step says little about
-what it costs: a step waiting for the GIL looks slow. Each step's CPU time on its own
-thread (``time.thread_time``) does say, and the three threads' totals show which one bounds
-the run. This is how the checkpoint thread was found to cost as much CPU as applying.
+``jointwatch ingest --direct`` runs four threads on two cores: one decodes the next block,
+one applies the current one (journal, picture, detectors), one writes checkpoints' vessel
+and event rows and one their Parquet parts. They share the GIL, so the wall time of a step
+says little about what it costs: a step waiting for the GIL looks slow. Each step's CPU
+time on its own thread (``time.thread_time``) does say, and the threads' totals show which
+one bounds the run. This is how the checkpoint thread was found to cost as much CPU as
+applying.
 
 Steps are timed by wrapping the methods that do them for the length of a run, and the
 wrappers are removed afterwards. Run: ``python benchmarks/profile_ingest.py [--size N]``;
@@ -62,7 +63,8 @@ STEPS: tuple[tuple[str, str, str, str | None, str], ...] = (
         "CheckpointWriter",
         "_write",
     ),
-    ("checkpoint", "archive parts", "jointwatch.picture.archive", "PositionArchive", "write_taken"),
+    # Parquet parts are written on a thread of their own, beside the vessel and event rows.
+    ("parts", "archive parts", "jointwatch.picture.archive", "PositionArchive", "write_taken"),
     ("checkpoint", "vessel rows", "jointwatch.store.repositories", "VesselRepository", "upsert"),
     ("checkpoint", "event rows", "jointwatch.store.repositories", "EventRepository", "upsert"),
 )

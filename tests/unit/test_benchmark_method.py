@@ -79,3 +79,4 @@ def test_the_ingest_profile_times_every_step_and_unwraps_afterwards(tmp_path: Pa
         assert 0 < cpu[part] <= cpu["applying thread, in all"], part
     assert 0 < cpu["detectors: spoofing"] <= cpu["detectors, in all"]
     assert 0 < cpu["vessel rows"] <= cpu["checkpoint thread, in all"]
+    assert cpu["archive parts"] > 0  # on the checkpoint writer's parts thread
