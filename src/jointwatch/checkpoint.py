@@ -8,10 +8,12 @@ a good part of a second per 100,000 positions and releases the GIL for most of i
 runs here while the next batches are decoded and applied.
 
 Why this stays exact: the snapshot is taken at one instant, and the durable steps run in
-the order the synchronous checkpoint used (hidden parts, rows, checkpoint record,
-database counters, publish), so a kill at any point leaves what ``IngestService._recover``
-already handles. One checkpoint is written at a time, and any other database write of the
-service waits for it (``wait``), so writes land in the order they were made.
+the order recovery expects (hidden parts and rows, the two at once, then the checkpoint
+record, database counters, publish), so a kill at any point leaves what
+``IngestService._recover`` already handles: hidden parts no record names are removed, and
+rows ahead of the record are rewritten by the replay, whose upserts are idempotent. One
+checkpoint is written at a time, and any other database write of the service waits for it
+(``wait``), so writes land in the order they were made.
 """
 
 from __future__ import annotations
