@@ -29,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyais.messages import NMEASentenceFactory
 
-from jointwatch.ais import framing, with_tag_block
+from jointwatch.ais import framing, framing_ref, with_tag_block
 from jointwatch.ais.corpus import corpus_sentences
 from jointwatch.ais.framing import EARLIEST_TAG_S, MAX_LINE_BYTES, MAX_TAG_AHEAD_S, frame_lines
 
@@ -69,13 +69,13 @@ def reference_frames(lines: list[Any], rx_time_s: float) -> dict[str, Any]:
                 if found is not None:
                     matched.append((index, found.groups()))
                     continue
-                reason = framing._classify(line)
+                reason = framing_ref._classify(line)
         rejected[reason] = rejected.get(reason, 0) + 1
     has_tags = any(groups[0] for _, groups in matched)
     later: dict[str, int] = {}
     rows: list[dict[str, Any]] = []
     for index, (block, body, total, number, seq, channel, payload, fill, check) in matched:
-        tag = framing._parse_tag(block) if has_tags and block is not None else None
+        tag = framing_ref._parse_tag(block) if has_tags and block is not None else None
         if isinstance(tag, str):
             reason = tag
         elif reduce(xor, body, 0) != int(check, 16):
