@@ -74,7 +74,7 @@ def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
         "file_bytes": path.stat().st_size,
         "jointwatch_bytes_per_s": path.stat().st_size / ours["median_s"],
     }
-    write_result("b1" if traffic == "fleet" else f"b1-{traffic}", result)
+    write_result("b1", result, traffic)
     return result
 
 

@@ -49,7 +49,7 @@ def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
         "ratio_range": [ratio["min"], ratio["max"]],
         "ratio_per_round": ratio["per_round"],
     }
-    write_result("b2" if traffic == "fleet" else f"b2-{traffic}", result)
+    write_result("b2", result, traffic)
     return result
 
 

@@ -160,9 +160,10 @@ def corpus_args(description: str | None, runs: int) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def write_result(name: str, result: dict[str, Any]) -> Path:
-    """Save one benchmark's result as JSON under benchmarks/results/."""
+def write_result(name: str, result: dict[str, Any], traffic: str = "fleet") -> Path:
+    """Save one benchmark's result as JSON under benchmarks/results/; a corpus other than
+    the default fleet gets its own file (``b2-random.json``)."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.json"
+    path = RESULTS_DIR / (f"{name}.json" if traffic == "fleet" else f"{name}-{traffic}.json")
     path.write_text(json.dumps({"machine": machine(), **result}, indent=2) + "\n")
     return path

@@ -86,7 +86,7 @@ def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
         "file_bytes": path.stat().st_size,
         "stages": rows,
     }
-    write_result("profile" if traffic == "fleet" else f"profile-{traffic}", result)
+    write_result("profile", result, traffic)
     return result
 
 

@@ -155,7 +155,7 @@ def profile(path: Path, runs: int) -> dict[str, Any]:
 def run(size: int, runs: int, traffic: str = "fleet") -> dict[str, Any]:
     result = {"benchmark": "B2 CPU per thread and step", "sentences": size, "traffic": traffic}
     result |= profile(corpus_file(size, traffic=traffic), runs)
-    write_result("profile-ingest" if traffic == "fleet" else f"profile-ingest-{traffic}", result)
+    write_result("profile-ingest", result, traffic)
     return result
 
 
