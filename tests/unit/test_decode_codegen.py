@@ -8,54 +8,59 @@ from pathlib import Path
 import pytest
 
 from jointwatch.ais import decode_codegen
-from jointwatch.ais.layouts import Field
+
+
+def _region(text: str, begin: str, end: str) -> str:
+    return begin + text.partition(begin)[2].partition(end)[0] + end
 
 
 def test_committed_kernel_matches_the_generator() -> None:
     text = decode_codegen.kernel_path().read_text()
-    region = decode_codegen.BEGIN + text.partition(decode_codegen.BEGIN)[2]
-    region = region.partition(decode_codegen.END)[0] + decode_codegen.END
-    assert region == decode_codegen.generate(), (
-        "run `python -m jointwatch.ais.decode_codegen` to regenerate decode_kernels.py"
+    hint = "run `python -m jointwatch.ais.decode_codegen` to regenerate decode_kernels.py"
+    fields = _region(text, decode_codegen.FIELDS_BEGIN, decode_codegen.FIELDS_END)
+    assert fields == decode_codegen.generate_fields(), hint
+    tables = _region(text, decode_codegen.BEGIN, decode_codegen.END)
+    assert tables == decode_codegen.generate(), hint
+
+
+def _kernel_text(inner: str, outer: str) -> str:
+    return (
+        f"head\n{decode_codegen.FIELDS_BEGIN}{inner}\n{decode_codegen.FIELDS_END}"
+        f"middle\n{decode_codegen.BEGIN}{outer}\n{decode_codegen.END}tail\n"
     )
 
 
-def test_rewrite_replaces_only_the_marked_region(tmp_path: Path) -> None:
+def test_rewrite_replaces_only_the_marked_regions(tmp_path: Path) -> None:
     target = tmp_path / "kernel.py"
-    target.write_text(f"head\n{decode_codegen.BEGIN}stale\n{decode_codegen.END}tail\n")
+    target.write_text(_kernel_text("stale fields", "stale tables"))
     assert decode_codegen.rewrite(target) is True
     text = target.read_text()
-    assert text.startswith("head\n") and text.endswith("tail\n")
-    assert "stale" not in text and decode_codegen.generate() in text
+    assert text.startswith("head\n") and text.endswith("tail\n") and "\nmiddle\n" in text
+    assert "stale" not in text
+    assert decode_codegen.generate_fields() in text and decode_codegen.generate() in text
     assert decode_codegen.rewrite(target) is False  # already current
 
 
-def test_rewrite_refuses_a_file_without_markers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("missing", ["fields", "tables"])
+def test_rewrite_refuses_a_file_without_markers(tmp_path: Path, missing: str) -> None:
     target = tmp_path / "kernel.py"
-    target.write_text("no markers here\n")
+    text = _kernel_text("x", "y")
+    if missing == "fields":
+        text = text.replace(decode_codegen.FIELDS_END, "")
+    else:
+        text = text.replace(decode_codegen.BEGIN, "")
+    target.write_text(text)
     with pytest.raises(ValueError, match="markers"):
         decode_codegen.rewrite(target)
+    assert target.read_text() == text  # left as it was
 
 
-def test_runs_that_layouts_share_are_cut_alike_in_each() -> None:
-    # Layout b holds a's last three fields 100 bits later; layout c holds only the first two
-    # of those, 50 bits later.
-    head = [Field("msg_type", 0, 6, "u"), Field("repeat", 6, 2, "u")]
-    run = [
-        Field("status", 38, 4, "status"),
-        Field("turn", 42, 8, "turn"),
-        Field("speed", 50, 10, "tenth"),
-    ]
-    a = [*head, *run]
-    b = [Field("msg_type", 0, 6, "u"), *[f._replace(start=f.start + 100) for f in run]]
-    c = [Field("epfd", 0, 9, "u"), *[f._replace(start=f.start + 50) for f in run[:2]]]
-    parts = decode_codegen._parts([a, b, c])
-    shapes = [
-        {decode_codegen._shape(rows[i:end]) for i, end in cut}
-        for rows, cut in zip([a, b, c], parts, strict=True)
-    ]
-    # c's two fields are one part, the same in a and b; a's and b's third field is a part.
-    shared = decode_codegen._shape(run[:2])
-    assert all(shared in found for found in shapes)
-    assert decode_codegen._shape(run[2:]) in shapes[0] & shapes[1]
-    assert decode_codegen._shape(head) in shapes[0]  # a's header: shared with nobody whole
+def test_every_field_of_every_layout_is_cut_once_in_its_branch() -> None:
+    from jointwatch.ais import kernel_columns
+
+    region = decode_codegen.generate_fields().removesuffix(decode_codegen.FIELDS_END)
+    branches = region.split(" lid == ")[1:]
+    assert len(branches) == len(kernel_columns._LAYOUTS)
+    for branch, layout in zip(branches, kernel_columns._LAYOUTS, strict=True):
+        named = [line.rsplit("# ", 1)[1] for line in branch.splitlines()[1:] if "  # " in line]
+        assert named == [field.name for field in layout]

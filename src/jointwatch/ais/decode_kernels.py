@@ -1,8 +1,9 @@
 """Compiled decode of whole messages: payloads packed into words, fields cut by layout.
 
 The layouts (``layouts.py``) stay the one statement of where each field lies:
-``decode_codegen`` writes them as straight-line code per layout into the marked region at
-the end of this module (why: see ``decode_codegen``). Everything lives in this one file
+``decode_codegen`` writes them as straight-line code per layout into the marked region of
+``decode_messages``' loop, and their sizes into the one at the end of this module (why
+there, and not as a function per layout: see ``decode_codegen``). Everything lives in this one file
 because numba's cache checks only the file a function is defined in: helpers elsewhere
 could change under a stale cached kernel. Compiled with ``cache=True`` like ``kernels``.
 """
@@ -15,15 +16,14 @@ import numpy as np
 __all__ = ["decode_messages", "layout_bitmaps", "strings", "text_rows"]
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
-# The generated parts several layouts share are inlined where they are called, so that their
-# bit positions are constants there again.
+# Inlined by numba where it is called: a call passes each array as a dozen words.
 _inline = nb.njit(cache=True, nogil=True, boundscheck=False, inline="always")
 
 _WORD_BITS = 60  # ten 6-bit characters per int64 word
 _MAX_WORDS = 8  # 480 bits: past the longest layout (type 5, 424 bits)
 
 
-@_jit
+@_inline
 def _pack(buf: np.ndarray, at: int, n_chars: int, dearmour: np.ndarray, words: np.ndarray) -> None:
     """The first ``_MAX_WORDS`` words of a payload, each ten characters, left-aligned:
     every field is then cut from at most two words instead of re-reading its characters.
@@ -67,24 +67,25 @@ def _bits(words: np.ndarray, start: int, width: int) -> int:
 
 
 @_jit
-def _text(words: np.ndarray, start: int, n_chars: int, row: np.ndarray) -> int:
-    """6-bit text into ``row``, trimmed as pyais trims (trailing '@', then spaces); returns
-    the trimmed length."""
+def _text(words: np.ndarray, start: int, n_chars: int, text: np.ndarray, slot: int, t: int) -> int:
+    """6-bit text into ``text[slot, t]``, trimmed as pyais trims (trailing '@', then
+    spaces); returns the trimmed length. The array and indices, not a view of the row:
+    making a view per field costs a reference count."""
     end = 0
     for k in range(n_chars):
         code = _bits(words, start + 6 * k, 6)
         code = code + 64 if code < 32 else code
-        row[k] = code
+        text[slot, t, k] = code
         if code != 64:
             end = k + 1
     lo = 0
-    while lo < end and row[lo] == 32:
+    while lo < end and text[slot, t, lo] == 32:
         lo += 1
     hi = end
-    while hi > lo and row[hi - 1] == 32:
+    while hi > lo and text[slot, t, hi - 1] == 32:
         hi -= 1
     for k in range(lo, hi):
-        row[k - lo] = row[k]
+        text[slot, t, k - lo] = text[slot, t, k]
     return hi - lo
 
 
@@ -136,10 +137,9 @@ def decode_messages(
 
     Messages whose layout carries text take the next row of ``text``/``text_len``, in
     order (``text_rows`` finds it again from ``lids``), every length -1 until a field is
-    written. The fields of each layout are cut by the generated ``_fields`` below.
+    written. The fields of each layout are cut by the generated code in the loop.
     """
     words = np.zeros(_MAX_WORDS + 1, dtype=np.int64)
-    out = (tables, ints, flags, floats, text, text_len)
     n_text = 0
     for r in range(len(start)):
         at = start[r]
@@ -171,9 +171,187 @@ def decode_messages(
             n_text += 1
             for slot in range(text_len.shape[0]):
                 text_len[slot, t] = -1
-        _fields(lid, words, r, t, out)
+        # --- generated fields of each layout: do not edit below ---
+        if lid == 0:  # message type 1, 2, 3
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            ints[3, r] = int(tables[0, _bits(words, 38, 4)])  # status
+            raw = _bits(words, 42, 8)  # turn
+            floats[0, r] = tables[5, raw]
+            raw = _bits(words, 50, 10)  # speed
+            floats[1, r] = raw / 10.0
+            flags[0, r] = 1 if _bits(words, 60, 1) else 0  # accuracy
+            raw = _bits(words, 61, 28)  # lon
+            floats[2, r] = ((10 * (raw - (((raw >> 27) & 1) << 28)) + 3) // 6) / 1e6
+            raw = _bits(words, 89, 27)  # lat
+            floats[3, r] = ((10 * (raw - (((raw >> 26) & 1) << 27)) + 3) // 6) / 1e6
+            raw = _bits(words, 116, 12)  # course
+            floats[4, r] = raw / 10.0
+            ints[4, r] = _bits(words, 128, 9)  # heading
+            ints[5, r] = _bits(words, 137, 6)  # second
+            ints[6, r] = int(tables[1, _bits(words, 143, 2)])  # maneuver
+            flags[1, r] = 1 if _bits(words, 148, 1) else 0  # raim
+            ints[7, r] = _bits(words, 149, 19)  # radio
+        elif lid == 1:  # message type 4
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            ints[8, r] = _bits(words, 38, 14)  # year
+            ints[9, r] = _bits(words, 52, 4)  # month
+            ints[10, r] = _bits(words, 56, 5)  # day
+            ints[11, r] = _bits(words, 61, 5)  # hour
+            ints[12, r] = _bits(words, 66, 6)  # minute
+            ints[5, r] = _bits(words, 72, 6)  # second
+            flags[0, r] = 1 if _bits(words, 78, 1) else 0  # accuracy
+            raw = _bits(words, 79, 28)  # lon
+            floats[2, r] = ((10 * (raw - (((raw >> 27) & 1) << 28)) + 3) // 6) / 1e6
+            raw = _bits(words, 107, 27)  # lat
+            floats[3, r] = ((10 * (raw - (((raw >> 26) & 1) << 27)) + 3) // 6) / 1e6
+            ints[13, r] = int(tables[2, _bits(words, 134, 4)])  # epfd
+            flags[1, r] = 1 if _bits(words, 148, 1) else 0  # raim
+            ints[7, r] = _bits(words, 149, 19)  # radio
+        elif lid == 2:  # message type 5
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            ints[14, r] = _bits(words, 38, 2)  # ais_version
+            ints[15, r] = _bits(words, 40, 30)  # imo
+            text_len[0, t] = _text(words, 70, 7, text, 0, t)  # callsign
+            text_len[1, t] = _text(words, 112, 20, text, 1, t)  # shipname
+            ints[16, r] = int(tables[3, _bits(words, 232, 8)])  # ship_type
+            ints[17, r] = _bits(words, 240, 9)  # to_bow
+            ints[18, r] = _bits(words, 249, 9)  # to_stern
+            ints[19, r] = _bits(words, 258, 6)  # to_port
+            ints[20, r] = _bits(words, 264, 6)  # to_starboard
+            ints[13, r] = int(tables[2, _bits(words, 270, 4)])  # epfd
+            ints[9, r] = _bits(words, 274, 4)  # month
+            ints[10, r] = _bits(words, 278, 5)  # day
+            ints[11, r] = _bits(words, 283, 5)  # hour
+            ints[12, r] = _bits(words, 288, 6)  # minute
+            raw = _bits(words, 294, 8)  # draught
+            floats[5, r] = raw / 10.0
+            text_len[2, t] = _text(words, 302, 20, text, 2, t)  # destination
+            flags[2, r] = 1 if _bits(words, 422, 1) else 0  # dte
+        elif lid == 3:  # message type 18
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            raw = _bits(words, 46, 10)  # speed
+            floats[1, r] = raw / 10.0
+            flags[0, r] = 1 if _bits(words, 56, 1) else 0  # accuracy
+            raw = _bits(words, 57, 28)  # lon
+            floats[2, r] = ((10 * (raw - (((raw >> 27) & 1) << 28)) + 3) // 6) / 1e6
+            raw = _bits(words, 85, 27)  # lat
+            floats[3, r] = ((10 * (raw - (((raw >> 26) & 1) << 27)) + 3) // 6) / 1e6
+            raw = _bits(words, 112, 12)  # course
+            floats[4, r] = raw / 10.0
+            ints[4, r] = _bits(words, 124, 9)  # heading
+            ints[5, r] = _bits(words, 133, 6)  # second
+            flags[3, r] = 1 if _bits(words, 141, 1) else 0  # cs
+            flags[4, r] = 1 if _bits(words, 142, 1) else 0  # display
+            flags[5, r] = 1 if _bits(words, 143, 1) else 0  # dsc
+            flags[6, r] = 1 if _bits(words, 144, 1) else 0  # band
+            flags[7, r] = 1 if _bits(words, 145, 1) else 0  # msg22
+            flags[8, r] = 1 if _bits(words, 146, 1) else 0  # assigned
+            flags[1, r] = 1 if _bits(words, 147, 1) else 0  # raim
+            ints[7, r] = _bits(words, 148, 20)  # radio
+        elif lid == 4:  # message type 19
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            raw = _bits(words, 46, 10)  # speed
+            floats[1, r] = raw / 10.0
+            flags[0, r] = 1 if _bits(words, 56, 1) else 0  # accuracy
+            raw = _bits(words, 57, 28)  # lon
+            floats[2, r] = ((10 * (raw - (((raw >> 27) & 1) << 28)) + 3) // 6) / 1e6
+            raw = _bits(words, 85, 27)  # lat
+            floats[3, r] = ((10 * (raw - (((raw >> 26) & 1) << 27)) + 3) // 6) / 1e6
+            raw = _bits(words, 112, 12)  # course
+            floats[4, r] = raw / 10.0
+            ints[4, r] = _bits(words, 124, 9)  # heading
+            ints[5, r] = _bits(words, 133, 6)  # second
+            text_len[1, t] = _text(words, 143, 20, text, 1, t)  # shipname
+            ints[16, r] = int(tables[3, _bits(words, 263, 8)])  # ship_type
+            ints[17, r] = _bits(words, 271, 9)  # to_bow
+            ints[18, r] = _bits(words, 280, 9)  # to_stern
+            ints[19, r] = _bits(words, 289, 6)  # to_port
+            ints[20, r] = _bits(words, 295, 6)  # to_starboard
+            ints[13, r] = int(tables[2, _bits(words, 301, 4)])  # epfd
+            flags[1, r] = 1 if _bits(words, 305, 1) else 0  # raim
+            flags[2, r] = 1 if _bits(words, 306, 1) else 0  # dte
+            flags[8, r] = 1 if _bits(words, 307, 1) else 0  # assigned
+        elif lid == 5:  # message type 27
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            flags[0, r] = 1 if _bits(words, 38, 1) else 0  # accuracy
+            flags[1, r] = 1 if _bits(words, 39, 1) else 0  # raim
+            ints[3, r] = int(tables[0, _bits(words, 40, 4)])  # status
+            raw = _bits(words, 44, 18)  # lon
+            floats[2, r] = ((10000 * (raw - (((raw >> 17) & 1) << 18)) + 3) // 6) / 1e6
+            raw = _bits(words, 62, 17)  # lat
+            floats[3, r] = ((10000 * (raw - (((raw >> 16) & 1) << 17)) + 3) // 6) / 1e6
+            raw = _bits(words, 79, 6)  # speed
+            floats[1, r] = float(raw)
+            raw = _bits(words, 85, 9)  # course
+            floats[4, r] = float(raw)
+            flags[11, r] = 1 if _bits(words, 94, 1) else 0  # gnss
+        elif lid == 6:  # message type 21
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            ints[25, r] = int(tables[4, _bits(words, 38, 5)])  # aid_type
+            text_len[4, t] = _text(words, 43, 20, text, 4, t)  # name
+            flags[0, r] = 1 if _bits(words, 163, 1) else 0  # accuracy
+            raw = _bits(words, 164, 28)  # lon
+            floats[2, r] = ((10 * (raw - (((raw >> 27) & 1) << 28)) + 3) // 6) / 1e6
+            raw = _bits(words, 192, 27)  # lat
+            floats[3, r] = ((10 * (raw - (((raw >> 26) & 1) << 27)) + 3) // 6) / 1e6
+            ints[17, r] = _bits(words, 219, 9)  # to_bow
+            ints[18, r] = _bits(words, 228, 9)  # to_stern
+            ints[19, r] = _bits(words, 237, 6)  # to_port
+            ints[20, r] = _bits(words, 243, 6)  # to_starboard
+            ints[13, r] = int(tables[2, _bits(words, 249, 4)])  # epfd
+            ints[5, r] = _bits(words, 253, 6)  # second
+            flags[9, r] = 1 if _bits(words, 259, 1) else 0  # off_position
+            flags[1, r] = 1 if _bits(words, 268, 1) else 0  # raim
+            flags[10, r] = 1 if _bits(words, 269, 1) else 0  # virtual_aid
+            flags[8, r] = 1 if _bits(words, 270, 1) else 0  # assigned
+        elif lid == 7:  # message type 24 A
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            ints[21, r] = _bits(words, 38, 2)  # partno
+            text_len[1, t] = _text(words, 40, 20, text, 1, t)  # shipname
+        elif lid == 8:  # message type 24 B
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            ints[21, r] = _bits(words, 38, 2)  # partno
+            ints[16, r] = _bits(words, 40, 8)  # ship_type
+            text_len[3, t] = _text(words, 48, 3, text, 3, t)  # vendorid
+            ints[22, r] = _bits(words, 66, 4)  # model
+            ints[23, r] = _bits(words, 70, 20)  # serial
+            text_len[0, t] = _text(words, 90, 7, text, 0, t)  # callsign
+            ints[17, r] = _bits(words, 132, 9)  # to_bow
+            ints[18, r] = _bits(words, 141, 9)  # to_stern
+            ints[19, r] = _bits(words, 150, 6)  # to_port
+            ints[20, r] = _bits(words, 156, 6)  # to_starboard
+        elif lid == 9:  # message type 24 B aux
+            ints[0, r] = _bits(words, 0, 6)  # msg_type
+            ints[1, r] = _bits(words, 6, 2)  # repeat
+            ints[2, r] = _bits(words, 8, 30)  # mmsi
+            ints[21, r] = _bits(words, 38, 2)  # partno
+            ints[16, r] = _bits(words, 40, 8)  # ship_type
+            text_len[3, t] = _text(words, 48, 3, text, 3, t)  # vendorid
+            ints[22, r] = _bits(words, 66, 4)  # model
+            ints[23, r] = _bits(words, 70, 20)  # serial
+            text_len[0, t] = _text(words, 90, 7, text, 0, t)  # callsign
+            ints[24, r] = _bits(words, 132, 30)  # mothership_mmsi
+        # --- generated fields of each layout: do not edit above ---
         if n_ext:
-            text_len[name_ext_slot, t] = _text(words, 272, n_ext, text[name_ext_slot, t])
+            text_len[name_ext_slot, t] = _text(words, 272, n_ext, text, name_ext_slot, t)
 
 
 @_jit
@@ -248,255 +426,6 @@ def strings(chars: np.ndarray, lengths: np.ndarray, at: np.ndarray) -> tuple:
 
 
 # --- generated by jointwatch.ais.decode_codegen: do not edit below ---
-
-
-@_inline
-def _part_0(words: np.ndarray, r: int, t: int, at: int, out: tuple) -> None:
-    """msg_type, repeat, mmsi, from bit ``at``."""
-    _, ints, _, _, _, _ = out
-    ints[0, r] = _bits(words, at, 6)  # msg_type
-    ints[1, r] = _bits(words, at + 6, 2)  # repeat
-    ints[2, r] = _bits(words, at + 8, 30)  # mmsi
-
-
-@_inline
-def _part_1(words: np.ndarray, r: int, t: int, at: int, out: tuple) -> None:
-    """accuracy, lon, lat, from bit ``at``."""
-    _, _, flags, floats, _, _ = out
-    flags[0, r] = 1 if _bits(words, at, 1) else 0  # accuracy
-    raw = _bits(words, at + 1, 28)  # lon
-    floats[2, r] = ((10 * (raw - (((raw >> 27) & 1) << 28)) + 3) // 6) / 1e6
-    raw = _bits(words, at + 29, 27)  # lat
-    floats[3, r] = ((10 * (raw - (((raw >> 26) & 1) << 27)) + 3) // 6) / 1e6
-
-
-@_inline
-def _part_2(words: np.ndarray, r: int, t: int, at: int, out: tuple) -> None:
-    """course, heading, second, from bit ``at``."""
-    _, ints, _, floats, _, _ = out
-    raw = _bits(words, at, 12)  # course
-    floats[4, r] = raw / 10.0
-    ints[4, r] = _bits(words, at + 12, 9)  # heading
-    ints[5, r] = _bits(words, at + 21, 6)  # second
-
-
-@_inline
-def _part_3(words: np.ndarray, r: int, t: int, at: int, out: tuple) -> None:
-    """raim, radio, from bit ``at``."""
-    _, ints, flags, _, _, _ = out
-    flags[1, r] = 1 if _bits(words, at, 1) else 0  # raim
-    ints[7, r] = _bits(words, at + 1, 19)  # radio
-
-
-@_inline
-def _part_4(words: np.ndarray, r: int, t: int, at: int, out: tuple) -> None:
-    """month, day, hour, minute, from bit ``at``."""
-    _, ints, _, _, _, _ = out
-    ints[9, r] = _bits(words, at, 4)  # month
-    ints[10, r] = _bits(words, at + 4, 5)  # day
-    ints[11, r] = _bits(words, at + 9, 5)  # hour
-    ints[12, r] = _bits(words, at + 14, 6)  # minute
-
-
-@_inline
-def _part_5(words: np.ndarray, r: int, t: int, at: int, out: tuple) -> None:
-    """shipname, ship_type, from bit ``at``."""
-    tables, ints, _, _, text, text_len = out
-    text_len[1, t] = _text(words, at, 20, text[1, t])  # shipname
-    ints[16, r] = int(tables[3, _bits(words, at + 120, 8)])  # ship_type
-
-
-@_inline
-def _part_6(words: np.ndarray, r: int, t: int, at: int, out: tuple) -> None:
-    """to_bow, to_stern, to_port, to_starboard, from bit ``at``."""
-    _, ints, _, _, _, _ = out
-    ints[17, r] = _bits(words, at, 9)  # to_bow
-    ints[18, r] = _bits(words, at + 9, 9)  # to_stern
-    ints[19, r] = _bits(words, at + 18, 6)  # to_port
-    ints[20, r] = _bits(words, at + 24, 6)  # to_starboard
-
-
-@_inline
-def _part_7(words: np.ndarray, r: int, t: int, at: int, out: tuple) -> None:
-    """ship_type, vendorid, model, serial, callsign, from bit ``at``."""
-    _, ints, _, _, text, text_len = out
-    ints[16, r] = _bits(words, at, 8)  # ship_type
-    text_len[3, t] = _text(words, at + 8, 3, text[3, t])  # vendorid
-    ints[22, r] = _bits(words, at + 26, 4)  # model
-    ints[23, r] = _bits(words, at + 30, 20)  # serial
-    text_len[0, t] = _text(words, at + 50, 7, text[0, t])  # callsign
-
-
-@_jit
-def _layout_0(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 1, 2, 3."""
-    tables, ints, _, floats, _, _ = out
-    _part_0(words, r, t, 0, out)
-    ints[3, r] = int(tables[0, _bits(words, 38, 4)])  # status
-    raw = _bits(words, 42, 8)  # turn
-    floats[0, r] = tables[5, raw]
-    raw = _bits(words, 50, 10)  # speed
-    floats[1, r] = raw / 10.0
-    _part_1(words, r, t, 60, out)
-    _part_2(words, r, t, 116, out)
-    ints[6, r] = int(tables[1, _bits(words, 143, 2)])  # maneuver
-    _part_3(words, r, t, 148, out)
-
-
-@_jit
-def _layout_1(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 4."""
-    tables, ints, _, _, _, _ = out
-    _part_0(words, r, t, 0, out)
-    ints[8, r] = _bits(words, 38, 14)  # year
-    _part_4(words, r, t, 52, out)
-    ints[5, r] = _bits(words, 72, 6)  # second
-    _part_1(words, r, t, 78, out)
-    ints[13, r] = int(tables[2, _bits(words, 134, 4)])  # epfd
-    _part_3(words, r, t, 148, out)
-
-
-@_jit
-def _layout_2(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 5."""
-    tables, ints, flags, floats, text, text_len = out
-    _part_0(words, r, t, 0, out)
-    ints[14, r] = _bits(words, 38, 2)  # ais_version
-    ints[15, r] = _bits(words, 40, 30)  # imo
-    text_len[0, t] = _text(words, 70, 7, text[0, t])  # callsign
-    _part_5(words, r, t, 112, out)
-    _part_6(words, r, t, 240, out)
-    ints[13, r] = int(tables[2, _bits(words, 270, 4)])  # epfd
-    _part_4(words, r, t, 274, out)
-    raw = _bits(words, 294, 8)  # draught
-    floats[5, r] = raw / 10.0
-    text_len[2, t] = _text(words, 302, 20, text[2, t])  # destination
-    flags[2, r] = 1 if _bits(words, 422, 1) else 0  # dte
-
-
-@_jit
-def _layout_3(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 18."""
-    _, ints, flags, floats, _, _ = out
-    _part_0(words, r, t, 0, out)
-    raw = _bits(words, 46, 10)  # speed
-    floats[1, r] = raw / 10.0
-    _part_1(words, r, t, 56, out)
-    _part_2(words, r, t, 112, out)
-    flags[3, r] = 1 if _bits(words, 141, 1) else 0  # cs
-    flags[4, r] = 1 if _bits(words, 142, 1) else 0  # display
-    flags[5, r] = 1 if _bits(words, 143, 1) else 0  # dsc
-    flags[6, r] = 1 if _bits(words, 144, 1) else 0  # band
-    flags[7, r] = 1 if _bits(words, 145, 1) else 0  # msg22
-    flags[8, r] = 1 if _bits(words, 146, 1) else 0  # assigned
-    flags[1, r] = 1 if _bits(words, 147, 1) else 0  # raim
-    ints[7, r] = _bits(words, 148, 20)  # radio
-
-
-@_jit
-def _layout_4(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 19."""
-    tables, ints, flags, floats, _, _ = out
-    _part_0(words, r, t, 0, out)
-    raw = _bits(words, 46, 10)  # speed
-    floats[1, r] = raw / 10.0
-    _part_1(words, r, t, 56, out)
-    _part_2(words, r, t, 112, out)
-    _part_5(words, r, t, 143, out)
-    _part_6(words, r, t, 271, out)
-    ints[13, r] = int(tables[2, _bits(words, 301, 4)])  # epfd
-    flags[1, r] = 1 if _bits(words, 305, 1) else 0  # raim
-    flags[2, r] = 1 if _bits(words, 306, 1) else 0  # dte
-    flags[8, r] = 1 if _bits(words, 307, 1) else 0  # assigned
-
-
-@_jit
-def _layout_5(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 27."""
-    tables, ints, flags, floats, _, _ = out
-    _part_0(words, r, t, 0, out)
-    flags[0, r] = 1 if _bits(words, 38, 1) else 0  # accuracy
-    flags[1, r] = 1 if _bits(words, 39, 1) else 0  # raim
-    ints[3, r] = int(tables[0, _bits(words, 40, 4)])  # status
-    raw = _bits(words, 44, 18)  # lon
-    floats[2, r] = ((10000 * (raw - (((raw >> 17) & 1) << 18)) + 3) // 6) / 1e6
-    raw = _bits(words, 62, 17)  # lat
-    floats[3, r] = ((10000 * (raw - (((raw >> 16) & 1) << 17)) + 3) // 6) / 1e6
-    raw = _bits(words, 79, 6)  # speed
-    floats[1, r] = float(raw)
-    raw = _bits(words, 85, 9)  # course
-    floats[4, r] = float(raw)
-    flags[11, r] = 1 if _bits(words, 94, 1) else 0  # gnss
-
-
-@_jit
-def _layout_6(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 21."""
-    tables, ints, flags, _, text, text_len = out
-    _part_0(words, r, t, 0, out)
-    ints[25, r] = int(tables[4, _bits(words, 38, 5)])  # aid_type
-    text_len[4, t] = _text(words, 43, 20, text[4, t])  # name
-    _part_1(words, r, t, 163, out)
-    _part_6(words, r, t, 219, out)
-    ints[13, r] = int(tables[2, _bits(words, 249, 4)])  # epfd
-    ints[5, r] = _bits(words, 253, 6)  # second
-    flags[9, r] = 1 if _bits(words, 259, 1) else 0  # off_position
-    flags[1, r] = 1 if _bits(words, 268, 1) else 0  # raim
-    flags[10, r] = 1 if _bits(words, 269, 1) else 0  # virtual_aid
-    flags[8, r] = 1 if _bits(words, 270, 1) else 0  # assigned
-
-
-@_jit
-def _layout_7(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 24 A."""
-    _, ints, _, _, text, text_len = out
-    _part_0(words, r, t, 0, out)
-    ints[21, r] = _bits(words, 38, 2)  # partno
-    text_len[1, t] = _text(words, 40, 20, text[1, t])  # shipname
-
-
-@_jit
-def _layout_8(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 24 B."""
-    _, ints, _, _, _, _ = out
-    _part_0(words, r, t, 0, out)
-    ints[21, r] = _bits(words, 38, 2)  # partno
-    _part_7(words, r, t, 40, out)
-    _part_6(words, r, t, 132, out)
-
-
-@_jit
-def _layout_9(words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    """Message type 24 B aux."""
-    _, ints, _, _, _, _ = out
-    _part_0(words, r, t, 0, out)
-    ints[21, r] = _bits(words, 38, 2)  # partno
-    _part_7(words, r, t, 40, out)
-    ints[24, r] = _bits(words, 132, 30)  # mothership_mmsi
-
-
-@_jit
-def _fields(lid: int, words: np.ndarray, r: int, t: int, out: tuple) -> None:
-    if lid == 0:
-        _layout_0(words, r, t, out)
-    elif lid == 1:
-        _layout_1(words, r, t, out)
-    elif lid == 2:
-        _layout_2(words, r, t, out)
-    elif lid == 3:
-        _layout_3(words, r, t, out)
-    elif lid == 4:
-        _layout_4(words, r, t, out)
-    elif lid == 5:
-        _layout_5(words, r, t, out)
-    elif lid == 6:
-        _layout_6(words, r, t, out)
-    elif lid == 7:
-        _layout_7(words, r, t, out)
-    elif lid == 8:
-        _layout_8(words, r, t, out)
-    elif lid == 9:
-        _layout_9(words, r, t, out)
 
 
 #: Bits each layout needs, in the order ``_layout_of`` numbers them.
