@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from jointwatch.picture import vessels as vessels_module
 from jointwatch.picture.mid import flag_for_mmsi
 from jointwatch.picture.schema import POSITION_SCHEMA, STATIC_SCHEMA
 from jointwatch.picture.vessels import VesselPicture
@@ -323,3 +327,32 @@ def test_unknown_vessel_gives_none() -> None:
     picture = VesselPicture()
     assert picture.get(574999999) is None
     assert picture.summary(574999999) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(1, 60), unique=True, max_size=25).map(
+            lambda ms: [m * 1_000_003 for m in ms]
+        ),
+        max_size=8,
+    )
+)
+def test_slots_are_given_in_order_of_first_sight_and_found_again(batches: list[list[int]]) -> None:
+    # The reference: a dict that numbers each MMSI when first seen, in batch order.
+    picture = VesselPicture(capacity=2)
+    reference: dict[int, int] = {}
+    for batch in batches:
+        for mmsi in batch:
+            reference.setdefault(mmsi, len(reference))
+        got = picture._slots(np.array(batch, dtype=np.int64))
+        assert got.tolist() == [reference[m] for m in batch]
+    assert picture.mmsis() == list(reference)
+    assert all(m in picture for m in reference)
+
+
+def test_sources_keep_their_text_and_nulls() -> None:
+    column = pa.chunked_array([["rx-a", None, "rx-b"], ["rx-a", "rx-b"]], pa.string())
+    got = vessels_module._strings(column)
+    assert got.dtype == object
+    assert got.tolist() == ["rx-a", None, "rx-b", "rx-a", "rx-b"]

@@ -67,12 +67,24 @@ _COLUMNS: dict[str, tuple[Any, Any]] = {
 }
 
 
+def _strings(column: pa.ChunkedArray) -> np.ndarray:
+    """A text column of few distinct values (receivers) as an object array: each distinct
+    string made once, not once a row (to_pylist made one per row: 13 ms over B2's blocks)."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    names = objects([*encoded.dictionary.to_pylist(), None])
+    index = encoded.indices.fill_null(len(encoded.dictionary))
+    return names[index.to_numpy(zero_copy_only=False)]
+
+
 class VesselPicture:
     """Latest state and static data per MMSI, kept in memory and persisted by the store."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self._index: dict[int, int] = {}
         self._n = 0
+        # The known MMSIs sorted, and each one's slot, for ``_slots``.
+        self._sorted = np.zeros(0, dtype=np.int64)
+        self._sorted_slots = np.zeros(0, dtype=np.int64)
         self._cols: dict[str, np.ndarray] = {
             name: np.full(max(capacity, 1), fill, dtype=dtype)
             for name, (dtype, fill) in _COLUMNS.items()
@@ -129,7 +141,7 @@ class VesselPicture:
         cols["nav_status"][fresh] = int_array(latest.column("nav_status"), -1)
         msg_type = int_array(latest.column("msg_type"), 0)
         cols["msg_type"][fresh] = msg_type
-        cols["source"][fresh] = objects(latest.column("source").to_pylist())
+        cols["source"][fresh] = _strings(latest.column("source"))
         # A class A or B position report says which transceiver the vessel carries.
         ais_class = np.full(len(msg_type), None, dtype=object)
         ais_class[np.isin(msg_type, _CLASS_A_POSITION)] = "A"
@@ -193,18 +205,35 @@ class VesselPicture:
         return slots
 
     def _slots(self, mmsis: np.ndarray) -> np.ndarray:
-        """Slot of each (unique) MMSI, allocating slots for vessels not yet seen."""
-        keys = mmsis.tolist()
-        found = list(map(self._index.get, keys))
-        if None in found:
-            new = [m for m, slot in zip(keys, found, strict=True) if slot is None]
+        """Slot of each (unique) MMSI, allocating slots for vessels not yet seen, in order.
+
+        Why a sorted array beside the dict: a batch names thousands of vessels, and a dict
+        lookup each was the picture's largest single cost per batch (13 of 87 ms over the
+        B2 corpus); a binary search over the sorted MMSIs does them all in compiled code."""
+        mmsis = np.asarray(mmsis, dtype=np.int64)
+        slots = self._known_slots(mmsis)
+        missing = slots < 0
+        if missing.any():
+            new = mmsis[missing]
             self._reserve(self._n + len(new))
-            for m in new:
-                self._index[m] = self._n
-                self._n += 1
-            self._cols["mmsi"][self._n - len(new) : self._n] = new
-            found = list(map(self._index.__getitem__, keys))
-        return np.asarray(found, dtype=np.int64)
+            first = self._n
+            self._index.update(zip(new.tolist(), range(first, first + len(new)), strict=True))
+            self._n += len(new)
+            self._cols["mmsi"][first : self._n] = new
+            added = np.arange(first, self._n, dtype=np.int64)
+            slots[missing] = added
+            order = np.argsort(new)
+            at = np.searchsorted(self._sorted, new[order])
+            self._sorted = np.insert(self._sorted, at, new[order])
+            self._sorted_slots = np.insert(self._sorted_slots, at, added[order])
+        return slots
+
+    def _known_slots(self, mmsis: np.ndarray) -> np.ndarray:
+        """Slot of each MMSI already in the picture, -1 for the others."""
+        if not self._n:
+            return np.full(len(mmsis), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, mmsis), self._n - 1)
+        return np.where(self._sorted[at] == mmsis, self._sorted_slots[at], -1)
 
     def _reserve(self, size: int) -> None:
         capacity = len(self._cols["mmsi"])
