@@ -405,6 +405,9 @@ def _tagged(params: bytes, sentence: bytes = VALID[0]) -> bytes:
         (b"g:1-2-7,g:1-2", None, None, "7"),  # an incomplete group is skipped
         (b"g:1-2-", None, None, None),
         (b"n:5,,x,cc:1764000000", None, None, None),  # other items are ignored
+        # Up to 15 commas the kernel reads the items, past that the per-line path does.
+        (b"n:1," * 15 + b"s:rx", None, "rx", None),
+        (b"n:1," * 16 + b"s:rx,c:1764000000", 1764000000.0, "rx", None),
         (b"", None, None, None),
     ],
 )

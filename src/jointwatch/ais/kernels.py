@@ -30,6 +30,7 @@ _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
 ODD, COMMON = 0, 1
 _MIN_SENTENCE = 18  # !TTVDM,t,n,,,,f*hh
 _MAX_C_DIGITS = 15
+_MAX_TAG_ITEMS = 16  # commas kept of a TAG block; one with more takes the per-line path
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
@@ -87,66 +88,6 @@ def _find(buf: np.ndarray, byte: int, a: int, b: int) -> int:
 
 
 @_jit
-def _tag(
-    buf: np.ndarray,
-    i: int,
-    open_at: int,
-    close_at: int,
-    acc: int,
-    stars: int,
-    out_i: np.ndarray,
-    tag_time: np.ndarray,
-) -> bool:
-    """Check and read the TAG block ``buf[open_at:close_at]`` of line ``i``, whose bytes
-    before the '*' XOR to ``acc`` and hold ``stars`` stars; False when the block is not of
-    the plain shape (the line then takes the per-line path).
-
-    ``out_i`` rows: 0 state (1 good, 2 bad checksum), 1-2 source span, 3-4 group span.
-    """
-    star = close_at - 3
-    if star < open_at or buf[star] != 42:
-        return False
-    hi, lo = _hex(buf[close_at - 2]), _hex(buf[close_at - 1])
-    if hi < 0 or lo < 0:
-        return False
-    if stars:
-        return False
-    out_i[0, i] = 1 if acc == hi * 16 + lo else 2
-    a = open_at
-    while a <= star:
-        b = _find(buf, 44, a, star)
-        if b < 0:
-            b = star
-        if b - a >= 2 and buf[a + 1] == 58:
-            key = buf[a]
-            value_at = a + 2
-            if key == 99:  # c: 1 to 15 digits, exact as a float64
-                length = b - value_at
-                if length < 1 or length > _MAX_C_DIGITS:
-                    return False
-                seconds = 0
-                for k in range(value_at, b):
-                    digit = buf[k] - 48
-                    if digit < 0 or digit > 9:
-                        return False
-                    seconds = seconds * 10 + digit
-                value = float(seconds)
-                tag_time[i] = value / 1000.0 if value > 1e11 else value
-            elif key == 115:  # s: last one wins, empty allowed
-                out_i[1, i] = value_at
-                out_i[2, i] = b - value_at
-            elif key == 103:  # g:part-total-id, the id non-empty
-                first = _find(buf, 45, value_at, b)
-                if first >= 0:
-                    second = _find(buf, 45, first + 1, b)
-                    if second >= 0 and second + 1 < b:
-                        out_i[3, i] = second + 1
-                        out_i[4, i] = b - second - 1
-        a = b + 1
-    return True
-
-
-@_jit
 def frame(
     buf: np.ndarray,
     starts: np.ndarray,
@@ -164,6 +105,7 @@ def frame(
     the armour).
     """
     common = 0
+    commas = np.zeros(_MAX_TAG_ITEMS, dtype=np.int64)  # where the TAG block's commas are
     for i in range(len(starts)):
         status[i] = ODD
         s, e = starts[i], ends[i]
@@ -180,9 +122,12 @@ def frame(
         close_at = -1
         tag_xor = 0
         tag_stars = 0
+        tag_ok = True
         if first == 92:
-            # The TAG block's end, its XOR and its stars in one walk; the last three bytes
-            # ('*hh' when well formed) are taken out again below.
+            # The TAG block's end, its XOR, its stars and where its commas are, in one
+            # walk (the items are read below, without looking for the commas again); the
+            # last three bytes ('*hh' when well formed) are taken out of XOR and stars.
+            n_commas = 0
             for k in range(s + 1, e):
                 b = buf[k]
                 if b == 92:
@@ -190,6 +135,9 @@ def frame(
                     break
                 tag_xor ^= b
                 tag_stars += b == 42
+                if b == 44 and n_commas < _MAX_TAG_ITEMS:
+                    commas[n_commas] = k
+                    n_commas += 1
             if close_at < 0 or close_at >= e - _MIN_SENTENCE + 1:
                 continue
             if close_at - 3 >= s + 1:
@@ -269,8 +217,53 @@ def frame(
         out_i[2, i] = -1
         out_i[4, i] = -1
         tag_time[i] = np.nan
-        if close_at >= 0 and not _tag(buf, i, s + 1, close_at, tag_xor, tag_stars, out_i, tag_time):
-            continue
+        if close_at >= 0:
+            # The plain shape: 'params*hh' with no other star, every c: item of digits.
+            star = close_at - 3
+            if star < s + 1 or buf[star] != 42 or tag_stars:
+                continue
+            t_hi, t_lo = _hex(buf[close_at - 2]), _hex(buf[close_at - 1])
+            if t_hi < 0 or t_lo < 0:
+                continue
+            if n_commas == _MAX_TAG_ITEMS:  # more items than kept: the per-line path
+                continue
+            # Each item in order (the last of a key wins); written out here, not called:
+            # a call per item passing the buffer cost more than the parse.
+            src_at, src_len, grp_at, grp_len, seconds, has_time = 0, -1, 0, -1, 0, False
+            a = s + 1
+            for c in range(n_commas + 1):
+                b = commas[c] if c < n_commas else star
+                if b - a >= 2 and buf[a + 1] == 58:
+                    key = buf[a]
+                    value_at = a + 2
+                    if key == 99:  # c: 1 to 15 digits, exact as a float64
+                        length = b - value_at
+                        if length < 1 or length > _MAX_C_DIGITS:
+                            tag_ok = False
+                            break
+                        seconds = 0
+                        for k in range(value_at, b):
+                            digit = buf[k] - 48
+                            if digit < 0 or digit > 9:
+                                tag_ok = False
+                            seconds = seconds * 10 + digit
+                        has_time = True
+                    elif key == 115:  # s: empty allowed
+                        src_at, src_len = value_at, b - value_at
+                    elif key == 103:  # g:part-total-id, the id non-empty
+                        first_dash = _find(buf, 45, value_at, b)
+                        if first_dash >= 0:
+                            second = _find(buf, 45, first_dash + 1, b)
+                            if second >= 0 and second + 1 < b:
+                                grp_at, grp_len = second + 1, b - second - 1
+                a = b + 1
+            if not tag_ok:
+                continue
+            out_i[0, i] = 1 if tag_xor == t_hi * 16 + t_lo else 2
+            out_i[1, i], out_i[2, i], out_i[3, i], out_i[4, i] = src_at, src_len, grp_at, grp_len
+            if has_time:
+                value = float(seconds)
+                tag_time[i] = value / 1000.0 if value > 1e11 else value
         out_i[5, i] = 1 if folded == hi * 16 + lo else 0
         out_i[6, i] = buf[sent + 7] - 48
         out_i[7, i] = buf[sent + 9] - 48
