@@ -35,6 +35,24 @@ def test_stable_order_is_a_stable_argsort(values: np.ndarray) -> None:
 
 
 @given(
+    st.lists(
+        hnp.arrays(
+            np.int64,
+            st.integers(0, 40),
+            elements=st.sampled_from([0, 7, 65_536, 412_000_001, 412_000_002, 2**32 - 1]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_stable_order_of_sorted_runs_is_a_stable_argsort(runs: list[np.ndarray]) -> None:
+    """A few sorted runs (what the pair trackers hold) take the merge sort, more take the
+    radix passes: either way the order of a stable argsort, ties in arrival order."""
+    values = np.concatenate([np.sort(run) for run in runs])
+    assert np.array_equal(stable_order(values), np.argsort(values, kind="stable"))
+
+
+@given(
     st.integers(0, 300).flatmap(
         lambda n: st.tuples(
             hnp.arrays(np.int64, n, elements=st.sampled_from([412_000_001, 563_000_002, 7])),
