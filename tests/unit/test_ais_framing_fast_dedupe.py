@@ -180,3 +180,40 @@ def test_duplicates_heard_by_other_receivers_are_dropped_end_to_end() -> None:
     later = ours.process(lines, "rx-c", START_S + 100.0)  # beyond it: all fresh again
     assert later.num_rows == first.num_rows > 0
     assert ours.stats.duplicates == messages
+
+
+def test_keys_tell_apart_what_differs_and_only_that() -> None:
+    """Equal payload and fill bits, equal key; any other difference, another key: lengths
+    around the hash's eight-byte steps, a leading or trailing zero byte, the fill bits, one
+    character anywhere."""
+    base = [b"15M67FC000G?ufbE`FepT@3n00Sa"[:n] for n in range(0, 29)]
+    variants = [
+        *base,
+        *(b"\x00" + p for p in base[1:9]),
+        *(p + b"\x00" for p in base[1:9]),
+        *(
+            p[:k] + b"1" + p[k + 1 :]
+            for p in base[-2:]
+            for k in range(len(p))
+            if p[k : k + 1] != b"1"
+        ),
+    ]
+    payloads = [*variants, *variants]
+    fills = [0] * len(variants) + [2] * len(variants)
+    keys = dedupe_keys(payloads, fills).tolist()
+    assert len(set(keys)) == len(keys)
+    assert dedupe_keys(payloads, fills).tolist() == keys  # the same input, the same keys
+
+
+def test_keys_of_many_distinct_payloads_do_not_collide() -> None:
+    """200,000 random 28-character payloads: every key distinct, and spread evenly over
+    the low bits the table of recent keys indexes by."""
+    armour = np.frombuffer(
+        b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw", np.uint8
+    )
+    chars = armour[np.random.default_rng(3).integers(0, 64, (200_000, 28))]
+    distinct = sorted({row.tobytes() for row in chars})
+    keys = dedupe_keys(distinct, [0] * len(distinct))
+    assert len(np.unique(keys)) == len(distinct)
+    per_slot = np.bincount(keys & 1023, minlength=1024)
+    assert per_slot.max() < 2 * per_slot.mean()

@@ -177,7 +177,7 @@ class AisPipeline:
 
 
 def dedupe_keys(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> np.ndarray:
-    """The de-duplication key of each message (64-bit FNV-1a of payload and fill bits)."""
+    """The de-duplication key of each message (a 64-bit hash of payload and fill bits)."""
     lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
     buf = np.frombuffer(b"".join(payloads) + b"0", dtype=np.uint8)
     starts = np.cumsum(lengths) - lengths
