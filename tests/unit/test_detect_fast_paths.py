@@ -7,20 +7,22 @@ include the awkward cases: ties, times out of order, values past the fast path's
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from jointwatch.detect.batch import _ext_order, group_prefix_max
+from jointwatch.detect.batch import build_batch
 from jointwatch.detect.pairs import _newest_per_slot
+from jointwatch.detect.state import NONE_T, VesselState
 from jointwatch.detect.vessel import _hop_bound_m
 from jointwatch.geo.distance import NM_M, haversine_m
 from jointwatch.geo.shore import CAP_M, shore_index
 from jointwatch.picture.columns import by_key_then_time, stable_order
-
-small_ints = hnp.arrays(np.int64, st.integers(0, 300), elements=st.integers(0, 6))
 
 
 @given(
@@ -73,35 +75,95 @@ def test_archive_order_is_the_lexsort_of_vessel_then_time(
     assert np.array_equal(by_key_then_time(keys, times), expected)
 
 
-@given(small_ints, st.data())
-def test_group_prefix_max_is_the_running_maximum_per_group(
-    g: np.ndarray, data: st.DataObject
-) -> None:
-    group = np.sort(g)
-    rising = data.draw(st.booleans())
-    values = data.draw(hnp.arrays(np.int64, len(group), elements=st.integers(-50, 50)))
-    if rising:  # the usual case, which skips the sort
-        values = np.sort(values)
-    expected = values.copy()
-    for i in range(1, len(values)):
-        if group[i] == group[i - 1]:
-            expected[i] = max(expected[i - 1], values[i])
-    assert np.array_equal(group_prefix_max(group, values), expected)
+def _reference_join(
+    m: list[int],
+    t: list[int],
+    values: list[tuple[float, float, float, int]],
+    state: dict[int, tuple[int, float, float, int, float, float, float]],
+) -> list[tuple[object, ...]]:
+    """The extended batch as the detectors define it, one vessel at a time: its report
+    before last and its last one from the state, then each new report (arrival order) that
+    is newer than everything the vessel reported before it."""
+    rows: list[tuple[object, ...]] = []
+    for mmsi in sorted(set(m)):
+        start = len(rows)
+        prev_t, prev_lat, prev_lon, last_t, last_lat, last_lon, last_sog = state.get(
+            mmsi, (NONE_T, math.nan, math.nan, NONE_T, math.nan, math.nan, math.nan)
+        )
+        if prev_t != NONE_T:
+            rows.append((mmsi, prev_t, prev_lat, prev_lon, math.nan, 0, False, False))
+        if last_t != NONE_T:
+            rows.append((mmsi, last_t, last_lat, last_lon, last_sog, 0, False, True))
+        newest = last_t
+        for i in (i for i in range(len(m)) if m[i] == mmsi):
+            if t[i] > newest:
+                lat, lon, sog, msg_type = values[i]
+                rows.append((mmsi, t[i], lat, lon, sog, msg_type, True, False))
+                newest = t[i]
+        rows[start:] = [
+            (*row, start + k - 1 if k else -1, start + k == len(rows) - 1)
+            for k, row in enumerate(rows[start:])
+        ]
+    return rows
 
 
-@given(st.integers(1, 30), st.data())
-def test_ext_order_is_the_lexsort_on_vessel_part_arrival(
-    n_groups: int, data: st.DataObject
-) -> None:
-    has_p = data.draw(hnp.arrays(bool, n_groups))
-    has_l = data.draw(hnp.arrays(bool, n_groups)) | has_p  # an earlier report implies a last
-    pg, lg = np.flatnonzero(has_p), np.flatnonzero(has_l)
-    kg = np.sort(
-        data.draw(hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(0, n_groups - 1)))
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 60), st.data())
+def test_batch_join_is_the_plain_vessel_by_vessel_join(n: int, data: st.DataObject) -> None:
+    mmsis = [412_000_001, 412_000_002, 563_000_003, 9]
+    m = data.draw(st.lists(st.sampled_from(mmsis), min_size=n, max_size=n))
+    t = data.draw(st.lists(st.integers(0, 8), min_size=n, max_size=n))  # ties, out of order
+    sog = data.draw(st.lists(st.sampled_from([1.5, 12.0, math.nan]), min_size=n, max_size=n))
+    values = [(10.0 + i, 100.0 + i, sog[i], 1 + i % 3) for i in range(n)]
+    state = VesselState()
+    known: dict[int, tuple[int, float, float, int, float, float, float]] = {}
+    for mmsi in data.draw(st.lists(st.sampled_from(mmsis), unique=True)):
+        last_t = data.draw(st.sampled_from([NONE_T, 2, 5]))
+        prev_t = NONE_T if last_t == NONE_T else data.draw(st.sampled_from([NONE_T, 1]))
+        known[mmsi] = (prev_t, 1.0, 2.0, last_t, 3.0, 4.0, 7.5)
+        row = state.rows_for(np.array([mmsi], np.int64))[0]
+        for name, value in zip(
+            ("prev_t", "prev_lat", "prev_lon", "last_t", "last_lat", "last_lon", "last_sog"),
+            known[mmsi],
+            strict=True,
+        ):
+            state[name][row] = value
+    table = pa.table(
+        {
+            "mmsi": pa.array(m, pa.int64()),
+            "time": pa.array(t, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "lat": pa.array([v[0] for v in values], pa.float64()),
+            "lon": pa.array([v[1] for v in values], pa.float64()),
+            "sog_kn": pa.array([v[2] for v in values], pa.float32(), from_pandas=True),
+            "msg_type": pa.array([v[3] for v in values], pa.int8()),
+        }
     )
-    groups = np.concatenate((pg, lg, kg))
-    seq = np.concatenate((np.full(len(pg), -2), np.full(len(lg), -1), np.arange(len(kg))))
-    assert np.array_equal(_ext_order(pg, lg, kg, n_groups), np.lexsort((seq, groups)))
+    b = build_batch(table, state)
+    got = list(
+        zip(
+            b.m.tolist(),
+            b.t.tolist(),
+            b.lat.tolist(),
+            b.lon.tolist(),
+            b.sog.tolist(),
+            b.msg_type.tolist(),
+            b.real.tolist(),
+            b.state_last.tolist(),
+            b.prev.tolist(),
+            b.group_last.tolist(),
+            strict=True,
+        )
+    )
+    expected = _reference_join(m, t, values, known)
+    assert len(got) == len(expected)
+    for row, want in zip(got, expected, strict=True):
+        assert all(
+            (isinstance(x, float) and math.isnan(x) and math.isnan(y)) or x == y
+            for x, y in zip(row, want, strict=True)
+        ), (row, want)
+    assert b.rejected_stale == n - sum(1 for row in expected if row[6])
+    assert np.array_equal(b.srow, state.rows_for(b.m)) or len(b.m) == 0
+    assert np.array_equal(b.input.by_vessel, np.argsort(np.array(m, np.int64), kind="stable"))
 
 
 @settings(max_examples=200)
