@@ -552,3 +552,27 @@ def checksummed(draw: st.DrawFn) -> bytes:
 )
 def test_any_batch_is_framed_exactly_as_line_by_line(lines: list[bytes], rx: float) -> None:
     assert_same(lines, rx)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.binary(max_size=3), st.integers(0, 999).map(b"rx-%d".__mod__)),
+        min_size=150,
+        max_size=400,
+    )
+)
+def test_interning_numbers_strings_by_first_sight(strings: list[bytes | None]) -> None:
+    """Hundreds of distinct strings among repeats and absent ones, numbered as a dict
+    numbers them on first sight."""
+    from jointwatch.ais import kernels
+
+    buf = np.frombuffer(b"".join(s or b"" for s in strings) + b"\0", dtype=np.uint8)
+    lengths = np.array([-1 if s is None else len(s) for s in strings], dtype=np.int64)
+    starts = np.cumsum(np.maximum(lengths, 0)) - np.maximum(lengths, 0)
+    codes = np.full(len(strings), -2, dtype=np.int64)
+    firsts = kernels.intern(buf, starts.astype(np.int64), lengths, codes)
+    seen: dict[bytes, int] = {}
+    expected = [-1 if s is None else seen.setdefault(s, len(seen)) for s in strings]
+    assert codes.tolist() == expected
+    assert [strings[row] for row in firsts.tolist()] == list(seen)
