@@ -24,6 +24,8 @@ demo: install
 	$(BIN)/jointwatch demo
 
 test: install
+	# Compile the decoder and detectors once, before the two workers each start nodes.
+	$(BIN)/python -m jointwatch.warmup
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: install

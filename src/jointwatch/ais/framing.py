@@ -294,7 +294,9 @@ def _check(
     ``out``."""
     rejected = out.rejected
     reason = np.empty(len(rows), dtype=np.int8)
-    kernels.first_failure(cols, reason)
+    # C order always: the columns of some lines come out of a gather in Fortran order, and
+    # numba would compile the kernel again for them, seconds on a new machine.
+    kernels.first_failure(np.ascontiguousarray(cols), reason)
     counts = np.bincount(reason, minlength=len(_CHECKS) + 1).tolist()
     for name, count in zip(_CHECKS, counts[1:], strict=True):
         if count:

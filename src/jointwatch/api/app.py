@@ -34,6 +34,7 @@ from jointwatch.service import IngestService
 from jointwatch.sharing.federation import Federation
 from jointwatch.sharing.service import SharingService
 from jointwatch.sources import open_source
+from jointwatch.warmup import warm_up
 
 __all__ = ["create_app"]
 
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await asyncio.to_thread(IngestService, settings)
+        # Before any source opens: on a new machine the compiled loops take seconds to
+        # build, which the first sentence and its alert would otherwise wait for.
+        await asyncio.to_thread(warm_up)
         sharing = SharingService(settings, service.engine)
         hub = Hub(service, sharing, interval_s=settings.ws_push_interval_s)
         stop = asyncio.Event()

@@ -11,6 +11,7 @@ into batches differently never changes the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numba as nb
 import numpy as np
@@ -23,9 +24,18 @@ from jointwatch.picture.columns import stable_order
 
 __all__ = ["BatchInput", "ExtBatch", "build_batch"]
 
+T = TypeVar("T", bound=np.generic)
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
+
+
+def _read_only(values: NDArray[T]) -> NDArray[T]:
+    """A read-only view: Arrow hands some columns over read-only and copies others, and
+    numba compiles a loop again for each mix (seconds on a new machine, on live traffic)."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
 
 
 def _floats(table: pa.Table, name: str) -> F64:
@@ -94,7 +104,14 @@ def build_batch(positions: pa.Table, state: VesselState) -> ExtBatch:
         order,
         first.astype(np.int64),
         srows,
-        (m_all, t_all, lat_all, lon_all, sog_all, mt_all),
+        (
+            _read_only(m_all),
+            _read_only(t_all),
+            _read_only(lat_all),
+            _read_only(lon_all),
+            _read_only(sog_all),
+            _read_only(mt_all),
+        ),
         (state["prev_t"], state["prev_lat"], state["prev_lon"]),
         (state["last_t"], state["last_lat"], state["last_lon"], state["last_sog"]),
     )
