@@ -14,6 +14,7 @@ KERNEL_MODULES = (
     "jointwatch.ais.spans",
     "jointwatch.ais.dedupe",
     "jointwatch.ais.decode_kernels",
+    "jointwatch.ais.arrow_kernels",
     "jointwatch.detect.batch",
 )
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from jointwatch.ais import decode_kernels
+from jointwatch.ais import arrow_kernels, decode_kernels
 from jointwatch.ais.columns import _KIND, _ORDER, _arrow_type
 from jointwatch.ais.layouts import (
     LAYOUT_5,
@@ -123,7 +123,7 @@ class _Columns:
         mask = _FIELD_LAYOUTS.get(name, 0)
         puts = self.put_rows.get(name)
         if puts:
-            bits, _ = decode_kernels.layout_bitmaps(self.lids, np.array([mask], np.int64))
+            bits, _ = arrow_kernels.layout_bitmaps(self.lids, np.array([mask], np.int64))
             valid = np.unpackbits(bits[0], count=self.n_rows, bitorder="little").view(np.bool_)
             for rows in puts:
                 valid[rows] = True
@@ -133,7 +133,7 @@ class _Columns:
                 return None, n_valid
             return pa.py_buffer(np.packbits(valid, bitorder="little")), n_valid
         if self._bitmaps is None:
-            self._bitmaps = decode_kernels.layout_bitmaps(self._kept_lids, _MASKS)
+            self._bitmaps = arrow_kernels.layout_bitmaps(self._kept_lids, _MASKS)
         bits, counts = self._bitmaps
         j = _MASK_AT[mask]
         n_valid = int(counts[j])
@@ -193,7 +193,7 @@ class _Columns:
 def _strings(chars: np.ndarray, lengths: np.ndarray, at: np.ndarray) -> pa.Array:
     """The text rows ``at`` (-1, or a length of -1, for null) as one Arrow string array,
     offsets, data and validity built in one compiled pass."""
-    offsets, data, bits, n_valid = decode_kernels.strings(chars, lengths, at)
+    offsets, data, bits, n_valid = arrow_kernels.strings(chars, lengths, at)
     nulls = len(at) - n_valid
     return pa.StringArray.from_buffers(
         len(at),
