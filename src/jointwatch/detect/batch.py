@@ -102,7 +102,7 @@ def build_batch(positions: pa.Table, state: VesselState) -> ExtBatch:
     )
     cols = _join(
         order,
-        first.astype(np.int64),
+        first,
         srows,
         (
             _read_only(m_all),
