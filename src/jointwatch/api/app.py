@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = await asyncio.to_thread(IngestService, settings)
+        service = await asyncio.to_thread(partial(IngestService, settings, publish=True))
         # Before any source opens: on a new machine the compiled loops take seconds to
         # build, which the first sentence and its alert would otherwise wait for.
         await asyncio.to_thread(warm_up)
