@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := src/jointwatch/web/static/vendor/.stamp
 
-.PHONY: demo test lint bench web clean install
+.PHONY: demo test lint bench bench-day web clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# A 10 GB file (130 million lines) through `jointwatch ingest --direct`; needs ~22 GB of disk.
+bench-day: install
+	$(BIN)/python benchmarks/global_day.py
 
 clean:
 	rm -rf $(VENV) web/node_modules src/jointwatch/web/static/vendor
