@@ -54,6 +54,9 @@ T = TypeVar("T")
 # The archive is flushed by the service, never on its own, so that every Parquet write is
 # paired with a journal checkpoint (see ``_checkpoint_locked``).
 _NO_AUTO_FLUSH = 2**62
+#: Events the detectors hold before they drop the final ones: every event is stored (and
+#: pushed) when raised, and only one still open can change.
+_FORGET_EVENTS_AFTER = 10_000
 
 
 class IngestService:
@@ -113,7 +116,10 @@ class IngestService:
             # The land mask is loaded now, not on the first position, so that a live node's
             # first batch is not held up for seconds behind it.
             self.detector = DetectionEngine(
-                load_params(settings.detect_config), self._zones(), shore=shore_index()
+                load_params(settings.detect_config),
+                self._zones(),
+                shore=shore_index(),
+                forget_after=_FORGET_EVENTS_AFTER,
             )
         self.recovered_lines = self._recover() if self.journal is not None else 0
 

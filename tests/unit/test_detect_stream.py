@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import math
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from tests.unit.detect_helpers import (
     event_set,
     move,
     positions,
+    sample,
     static,
     times,
     track,
@@ -48,10 +50,16 @@ ZONES = load_zones(Path(jointwatch.exercise.__file__).parent / "data" / "zones.g
 
 
 def _feed_in_pieces(
-    pos: pa.Table, stat: pa.Table, cuts: list[int], zones: list[Zone]
+    pos: pa.Table,
+    stat: pa.Table,
+    cuts: list[int],
+    zones: list[Zone],
+    engine: DetectionEngine | None = None,
+    emitted: dict[str, str] | None = None,
 ) -> DetectionEngine:
     """Feed ``pos`` cut at ``cuts``; each static row goes with the first batch whose newest
-    position is at least as new (as a live node hears them), the rest with the last."""
+    position is at least as new (as a live node hears them), the rest with the last.
+    ``emitted`` gets each event's JSON as last returned by a batch (what a node stores)."""
     bounds = [0, *sorted({c for c in cuts if 0 < c < pos.num_rows}), pos.num_rows]
     t = pc.cast(pos.column("time"), pa.int64()).to_numpy()
     newest = np.maximum.accumulate(t)
@@ -59,9 +67,11 @@ def _feed_in_pieces(
     batch_of = np.full(len(st_t), len(bounds) - 2)
     for i in range(len(bounds) - 2, -1, -1):
         batch_of[st_t <= newest[bounds[i + 1] - 1]] = i
-    engine = DetectionEngine(zones=zones)
+    engine = engine or DetectionEngine(zones=zones)
     for i, (a, b) in enumerate(itertools.pairwise(bounds)):
-        engine.feed(pos.slice(a, b - a), stat.filter(pa.array(batch_of == i)))
+        for event in engine.feed(pos.slice(a, b - a), stat.filter(pa.array(batch_of == i))):
+            if emitted is not None:
+                emitted[event.id] = json.dumps(event.to_json(), sort_keys=True)
     return engine
 
 
@@ -109,6 +119,49 @@ def test_scripted_scenario_events_do_not_depend_on_batches(data: st.DataObject) 
     pos, stat, reference, _ = _scripted()
     cuts = data.draw(_cuts(pos.num_rows), label="cuts")
     assert event_set(_feed_in_pieces(pos, stat, cuts, ZONES)) == reference
+
+
+@pytest.mark.slow
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_forgetting_final_events_changes_no_stored_event(data: st.DataObject) -> None:
+    """A node's engine drops events no later report can change (``forget_after``); what
+    the batches returned, as a node stores it, is still exactly the one-batch result."""
+    pos, stat, reference, _ = _scripted()
+    cuts = data.draw(_cuts(pos.num_rows), label="cuts")
+    emitted: dict[str, str] = {}
+    engine = DetectionEngine(zones=ZONES, forget_after=1)  # looks after every batch
+    _feed_in_pieces(pos, stat, cuts, ZONES, engine, emitted)
+    assert sorted(emitted.values()) == reference
+
+
+def test_a_node_engine_holds_only_the_events_that_can_still_change() -> None:
+    """Ten days of a vessel jumping 60 nm twice, half an hour apart, every three hours:
+    one spoofing episode of two violations each time, fed 20 minutes at a time, so each
+    episode is cut between its violations. The engine holds a handful of events, not all
+    of them, and what it returned is what an engine keeping everything ends with."""
+    spots = [move(*OFFSHORE, 90.0, 60.0 * k) for k in range(3)]
+
+    def where(t: float) -> tuple[float, float, float]:
+        jumps = 2 * int(t // (3 * H)) + int(t % (3 * H) >= 30 * MIN)
+        return (*spots[jumps % 3], 0.0)
+
+    table = positions(sample(352_000_001, times(0, 10 * 24 * H, 10 * MIN), where))
+    keeping = DetectionEngine()
+    keeping.feed(table)
+    reference = event_set(keeping)
+    # The first episode has one violation (the vessel starts at its first spot); there is
+    # loitering too (speed 0).
+    assert sum('"n_reports": 2' in e for e in reference) == 79
+    forgetting = DetectionEngine(forget_after=5)
+    emitted: dict[str, str] = {}
+    held = []
+    for start in range(0, table.num_rows, 2):
+        for event in forgetting.feed(table.slice(start, 2)):
+            emitted[event.id] = json.dumps(event.to_json(), sort_keys=True)
+        held.append(len(forgetting.events))
+    assert sorted(emitted.values()) == reference
+    assert max(held) <= 10
 
 
 # ---- a small synthetic scene -----------------------------------------------------------

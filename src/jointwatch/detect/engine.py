@@ -40,8 +40,15 @@ class DetectionEngine:
         params: DetectParams | None = None,
         zones: Iterable[Zone] = (),
         shore: ShoreIndex | None = None,
+        forget_after: int | None = None,
     ) -> None:
+        """``forget_after``: once this many events are held, drop those no later report
+        can change (``_forget_finished``), so that a node's memory does not grow with the
+        alerts of a long stream; the node has stored each already. None keeps every event
+        for ``all_events`` (``jointwatch detect`` prints them at the end)."""
         self.params = params or DetectParams()
+        self._forget_after = forget_after
+        self._forget_at = forget_after
         self.shore = shore or LazyShore()
         self.zone_index = ZoneIndex(list(zones))
         self.state = VesselState()
@@ -89,7 +96,59 @@ class DetectionEngine:
             self._static(static)
         if positions.num_rows:
             self._positions(positions)
+        if self._forget_at is not None and len(self.events) >= self._forget_at:
+            self._forget_finished()
+            self._forget_at = max(self._forget_after or 0, 2 * len(self.events))
         return list(self._changed.values())
+
+    def _forget_finished(self) -> None:
+        """Drop every event that no later report can change.
+
+        Each detector continues an episode only within a window of its end: a spoofing
+        violation within ``episode_gap_h``, a loitering report within ``max_report_gap_h``,
+        a pair within its slot plus carry. A vessel's reports reach the detectors in time
+        order (older ones are stale), so once each vessel of an event has reported later
+        than its end plus the longest window (doubled), and the pairwise detectors'
+        watermark is past it too, the event is final. An open gap (no end yet) starts at
+        its vessel's last report, so it stays until the vessel reports again and closes it.
+        """
+        if self.clock_us == NONE_T:
+            return
+        p = self.params
+        window_s = max(
+            p.spoofing.episode_gap_h * 3600,
+            p.loitering.max_report_gap_h * 3600,
+            p.encounter.slot_s + p.encounter.carry_s,
+            p.approach.slot_s + p.approach.carry_s,
+        )
+        settle_us = int(2 * (window_s + p.stream.lateness_s) * 1e6)
+        items = list(self.events.items())
+        n = len(items)
+        mmsi = np.fromiter((e.mmsi for _, e in items), np.int64, n)
+        other = np.fromiter(
+            (e.mmsi if e.other_mmsi is None else e.other_mmsi for _, e in items), np.int64, n
+        )
+        cutoff = np.fromiter(
+            (e.start_us if e.end_us is None else e.end_us for _, e in items), np.int64, n
+        )
+        cutoff += settle_us
+        watermark = self.clock_us - int(p.stream.lateness_s * 1e6)
+        done = (
+            (self._last_report(mmsi) > cutoff)
+            & (self._last_report(other) > cutoff)
+            & (watermark > cutoff)
+        )
+        for k in np.flatnonzero(done).tolist():
+            del self.events[items[k][0]]
+
+    def _last_report(self, mmsi: np.ndarray) -> np.ndarray:
+        """Each vessel's latest report time (``NONE_T`` for one the state does not hold)."""
+        known = self.state.mmsi
+        rows = np.minimum(np.searchsorted(known, mmsi), max(len(known) - 1, 0))
+        if not len(known):
+            return np.full(len(mmsi), NONE_T, dtype=np.int64)
+        last = np.asarray(self.state["last_t"][rows], dtype=np.int64)
+        return np.where(known[rows] == mmsi, last, NONE_T)
 
     def _static(self, static: pa.Table) -> None:
         m = np.asarray(static.column("mmsi").to_numpy(), dtype=np.int64)
@@ -170,5 +229,6 @@ class DetectionEngine:
                 det.process(watermark, self._emit)
 
     def all_events(self) -> list[Event]:
-        """Every event so far, by start time then kind and vessel."""
+        """Every event so far (with ``forget_after``, those not yet final), by start time
+        then kind and vessel."""
         return sorted(self.events.values(), key=lambda e: (e.start_us, e.kind, e.mmsi, e.id))
