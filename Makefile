@@ -36,7 +36,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/run.py
 
-# A 10 GB file (130 million lines) through `jointwatch ingest --direct`; needs ~22 GB of disk.
+# A 10 GB file (130 million lines) through `jointwatch ingest --direct`; needs ~27 GB of disk.
 bench-day: install
 	$(BIN)/python benchmarks/global_day.py
 
