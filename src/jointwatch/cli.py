@@ -226,6 +226,10 @@ def _demo_sign_in_link(settings: Settings) -> str:
 
 
 def _progress() -> Any:
+    if not console.is_terminal:  # a file or a pipe: lines, not a bar redrawn in place
+        from jointwatch.progress import LogProgress
+
+        return LogProgress(console)
     from rich.progress import (
         BarColumn,
         DownloadColumn,
