@@ -65,8 +65,9 @@ class IngestService:
     def __init__(self, settings: Settings, *, publish: bool = False) -> None:
         """``publish``: keep the events raised and the vessels changed for ``take_events``
         and ``take_changed``, which a running node's WebSocket hub drains. Off for bulk
-        ingest and replay, where nothing drains them: a 10 GB file's 186,000 events held
-        for nobody grew the process by 200 MB (benchmarks/global_day.py)."""
+        ingest and replay, where nothing drains them: held for nobody, and with the
+        detectors' own copies, a 10 GB file's 186,000 events grew the process by about
+        200 MB (benchmarks/global_day.py)."""
         self.settings = settings
         self._publish = publish
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -144,9 +144,9 @@ class DetectionEngine:
     def _last_report(self, mmsi: np.ndarray) -> np.ndarray:
         """Each vessel's latest report time (``NONE_T`` for one the state does not hold)."""
         known = self.state.mmsi
-        rows = np.minimum(np.searchsorted(known, mmsi), max(len(known) - 1, 0))
         if not len(known):
             return np.full(len(mmsi), NONE_T, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(known, mmsi), len(known) - 1)
         last = np.asarray(self.state["last_t"][rows], dtype=np.int64)
         return np.where(known[rows] == mmsi, last, NONE_T)
 
