@@ -466,18 +466,25 @@ def replay(
     database_url: Annotated[str | None, typer.Option(help="Database to rebuild into")] = None,
 ) -> None:
     """Rebuild a picture and archive from a raw journal (run it with the node stopped)."""
-    from jointwatch.journal import iter_journal
+    from jointwatch.journal import journal_files
+    from jointwatch.readahead import replay_journal
     from jointwatch.service import IngestService
 
     if not journal.exists():
         raise _fail(JointWatchError(f"no such journal: {journal}"))
     settings = _settings(data_dir=data_dir, database_url=database_url, journal=False)
     service = IngestService(settings)
-    lines = 0
+    files = journal_files(journal) if journal.is_dir() else [journal]
+    lines, started = 0, time.perf_counter()
     try:
-        for record in iter_journal(journal):
-            service.ingest_lines(record.lines, record.source, record.rx_time_s)
-            lines += len(record.lines)
+        with _progress() as progress:
+            task = progress.add_task(
+                journal.name, total=sum(f.stat().st_size for f in files), lines=0, rate=0.0
+            )
+            for block, result in replay_journal(service, journal):
+                lines += result.lines
+                rate = lines / max(time.perf_counter() - started, 1e-9)
+                progress.update(task, completed=block.bytes_read, lines=lines, rate=rate)
     finally:
         service.close()
     console.print(f"replayed {lines:,} journaled lines into {settings.data_dir}")

@@ -26,6 +26,7 @@ __all__ = [
     "JournalRecord",
     "RawJournal",
     "iter_journal",
+    "journal_files",
     "read_checkpoint",
     "read_checkpoint_counters",
     "read_checkpoint_parts",
@@ -77,7 +78,7 @@ class RawJournal:
         self._end = self._end_on_disk()
 
     def _end_on_disk(self) -> JournalPosition | None:
-        files = _journal_files(self.root)
+        files = journal_files(self.root)
         if not files:
             return None
         last = files[-1]
@@ -138,8 +139,8 @@ class RawJournal:
             fh.close()
 
 
-def _journal_files(root: Path) -> list[Path]:
-    # YYYY-MM-DD/HH.jnl sorts in time order as text.
+def journal_files(root: Path) -> list[Path]:
+    """A journal's files in time order (``YYYY-MM-DD/HH.jnl`` sorts so as text)."""
     return sorted(root.glob("*/*.jnl")) if root.is_dir() else []
 
 
@@ -231,7 +232,7 @@ def iter_journal(
     """
     if not root.exists():
         return
-    files = _journal_files(root) if root.is_dir() else [root]
+    files = journal_files(root) if root.is_dir() else [root]
     for path in files:
         rel = path.relative_to(root).as_posix() if root.is_dir() else path.name
         if after is not None and rel < after.file:

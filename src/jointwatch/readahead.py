@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 from jointwatch.ingest_counts import BatchResult, DecodedBlock
+from jointwatch.journal_blocks import REPLAY_BATCH_LINES, iter_journal_blocks
 from jointwatch.service import IngestService
 from jointwatch.sources.files import LineBlock
 
-__all__ = ["ingest_blocks"]
+__all__ = ["ingest_blocks", "replay_journal"]
 
 
 def ingest_blocks(
@@ -40,3 +42,11 @@ def ingest_blocks(
             ahead = (block, future)
         if ahead is not None:
             yield ahead[0], service.apply_block(ahead[1].result())
+
+
+def replay_journal(service: IngestService, root: Path) -> Iterator[tuple[LineBlock, BatchResult]]:
+    """A journal's records (``journal_blocks``) through ``ingest_blocks``, on both cores:
+    ``jointwatch replay``. Each block's ``bytes_read`` counts the journal read so far."""
+    records = iter_journal_blocks(root, REPLAY_BATCH_LINES)
+    blocks = (LineBlock(r.data, r.source, r.rx_time_s, r.bytes_read) for r in records)
+    yield from ingest_blocks(service, blocks)

@@ -33,12 +33,12 @@ from jointwatch.ingest_counts import BatchResult, DecodedBlock, stats_view, tota
 from jointwatch.journal import (
     JournalPosition,
     RawJournal,
-    iter_journal,
     read_checkpoint,
     read_checkpoint_counters,
     read_checkpoint_parts,
     record_prefix,
 )
+from jointwatch.journal_blocks import REPLAY_BATCH_LINES, iter_journal_blocks
 from jointwatch.picture.archive import PositionArchive
 from jointwatch.picture.positions import PictureBatch, split_decoded
 from jointwatch.picture.schema import POSITION_SCHEMA, STATIC_SCHEMA
@@ -209,10 +209,11 @@ class IngestService:
         self._replaying = True  # replayed lines are journaled already
         try:
             root = self.journal.root
-            for record in iter_journal(root, after=read_checkpoint(root)):
+            after = read_checkpoint(root)
+            for record in iter_journal_blocks(root, REPLAY_BATCH_LINES, after=after):
                 self._replay_position = record.end
-                self.ingest_lines(record.lines, record.source, record.rx_time_s)
-                lines += len(record.lines)
+                self.ingest_block(record.data, record.source, record.rx_time_s)
+                lines += record.lines
         finally:
             self._replaying = False
             self._replay_position = None

@@ -112,6 +112,7 @@ def test_direct_ingest_then_replay_of_the_journal_rebuilds_the_same_picture(
     rebuilt = tmp_path / "rebuilt"
     result = run("replay", str(first / "journal"), "--data-dir", str(rebuilt))
     assert result.returncode == 0, result.stderr
+    assert "journal: 100% of" in result.stderr  # the progress line (output is not a terminal)
 
     from jointwatch.config import Settings
     from jointwatch.service import IngestService
@@ -119,8 +120,14 @@ def test_direct_ingest_then_replay_of_the_journal_rebuilds_the_same_picture(
     stats = []
     for data_dir in (first, rebuilt):
         service = IngestService(Settings(data_dir=data_dir))
+        events = sorted((e["id"], e["end"], str(e["details"])) for e in service.events())
         stats.append(
-            (service.stats()["vessels"], service.stats()["positions"], service.archive.count())
+            (
+                service.stats()["vessels"],
+                service.stats()["positions"],
+                service.archive.count(),
+                events,
+            )
         )
         service.close()
     assert stats[0] == stats[1]

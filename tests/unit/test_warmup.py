@@ -109,6 +109,17 @@ for i, lines in enumerate(shapes):
         build_batch(split_decoded(decoded).positions, VesselState())
     block_records(("\\n".join(lines) + "\\n").encode(), b"tcp ")
 pipeline.flush(float("inf"))
+# A replay (or a node's crash recovery) reads its journal back in blocks.
+import tempfile
+from pathlib import Path
+from jointwatch.journal import RawJournal
+from jointwatch.journal_blocks import iter_journal_blocks
+with tempfile.TemporaryDirectory() as root:
+    journal = RawJournal(Path(root))
+    journal.append([line.encode() for line in shapes[1]], "rx", now)
+    journal.close()
+    for record in iter_journal_blocks(Path(root)):
+        pipeline.process_block(record.data, record.source, record.rx_time_s)
 after = signatures()
 print(json.dumps({k: v[len(before[k]):] for k, v in after.items() if v != before[k]}))
 """
@@ -117,7 +128,8 @@ print(json.dumps({k: v[len(before[k]):] for k, v in after.items() if v != before
 def test_live_traffic_after_the_warm_up_compiles_nothing_new() -> None:
     """In a fresh interpreter (no other test's compilations): single lines, TAG blocks,
     two-part messages whole and split across batches, bad lines among good ones, through
-    both paths and the detectors' join, add no compiled signature after the warm-up."""
+    both paths and the detectors' join, and a journal read back for replay, add no compiled
+    signature after the warm-up."""
     import json
     import subprocess
     import sys
