@@ -229,6 +229,8 @@ def iter_journal(
     """Read a journal back in time order, grouping consecutive lines of the same source.
 
     ``after`` skips everything up to a checkpoint (crash recovery replays only the tail).
+    This is the plain reference, a line at a time: replay and recovery read the same
+    records in blocks (``journal_blocks.iter_journal_blocks``), tested against it.
     """
     if not root.exists():
         return
