@@ -5,7 +5,8 @@
 a message whose key (64-bit hash of payload and fill bits) was remembered at a time within
 the window of its own is a duplicate; any other is fresh and (re)inserted last with its
 time; after each batch, and on flush, remembered keys are dropped from the oldest inserted
-on, up to the first one heard at or after the cutoff once no more than the cap are left.
+on, up to the first one heard at or after the cutoff once no more than the cap are left (a
+flush's cutoff is its time or the newest time heard, whichever is earlier).
 Which messages are fresh, the duplicate count, the remembered keys with their times and
 their order must all be identical.
 """
@@ -83,7 +84,8 @@ def run_both(
         got = ours._fresh(dedupe_keys(payloads, fills), np.asarray(times, dtype=np.float64))
         assert got.tolist() == want
         if flush_s is not None:
-            reference.forget_before(flush_s - window_s)
+            # By the newest time heard when the flush's clock is ahead of the traffic.
+            reference.forget_before(min(flush_s, reference.latest_s) - window_s)
             ours.flush(flush_s)
         assert list(ours._recent.items()) == list(reference.recent.items())
         assert ours._recent.latest_s == reference.latest_s
@@ -180,6 +182,16 @@ def test_duplicates_heard_by_other_receivers_are_dropped_end_to_end() -> None:
     later = ours.process(lines, "rx-c", START_S + 100.0)  # beyond it: all fresh again
     assert later.num_rows == first.num_rows > 0
     assert ours.stats.duplicates == messages
+
+
+def test_a_flush_by_the_wall_clock_keeps_the_window_of_older_traffic() -> None:
+    lines = [s.encode() for s in corpus_sentences(200, seed=9)]
+    ours = AisPipeline()
+    first = ours.process(lines, "rx-a", START_S)
+    ours.flush(START_S + 365 * 86_400.0)  # last year's traffic from a file, flushed today
+    assert ours.process(lines, "rx-b", START_S + 10.0).num_rows == 0  # within its window
+    ours.flush(math.inf)  # the end of input forgets everything
+    assert ours.process(lines, "rx-c", START_S + 10.0).num_rows == first.num_rows > 0
 
 
 def test_keys_tell_apart_what_differs_and_only_that() -> None:

