@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -130,13 +131,6 @@ class _MemorySampler:
         self._thread.join()
 
 
-def _peak_rss(pid_status: str) -> int:
-    for line in pid_status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def run(copies: int, keep: bool = False) -> dict[str, Any]:
     path = day_corpus(copies)
     file_bytes = path.stat().st_size
@@ -159,17 +153,11 @@ def run(copies: int, keep: bool = False) -> dict[str, Any]:
         with open(log, "w") as log_file:
             child = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
             sampler = _MemorySampler(child.pid)
-            peak = 0
-            status = Path(f"/proc/{child.pid}/status")
-            while child.poll() is None:
-                try:  # the high-water mark, read until the process is gone
-                    peak = max(peak, _peak_rss(status.read_text()))
-                except OSError:
-                    break
-                time.sleep(0.5)
             child.wait()
         seconds = time.perf_counter() - started
         sampler.stop()
+        # The kernel's own high-water mark of the child, which the samples may fall between.
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         output = log.read_text()
         if child.returncode != 0:
             raise SystemExit(f"jointwatch ingest failed (exit {child.returncode}):\n{output}")

@@ -84,11 +84,8 @@ def iter_journal_blocks(
         start = after.offset if after is not None and rel == after.file else 0
         current: _Record | None = None
         for offset, chunk in _chunks(path, start, chunk_bytes):
-            for record, closed in _records(chunk, offset, rel, done_before, batch_lines, current):
-                if closed:
-                    yield record.block()
-                else:
-                    current = record
+            closed, current = _records(chunk, offset, rel, done_before, batch_lines, current)
+            yield from (record.block() for record in closed)
         if current is not None and current.lines:
             yield current.block()
         done_before += size
@@ -120,9 +117,10 @@ def _records(
     done_before: int,
     batch_lines: int,
     current: _Record | None,
-) -> Iterator[tuple[_Record, bool]]:
-    """The records a chunk closes, as (record, True), then the one still open, as
-    (record, False), continuing ``current`` from the chunk before."""
+) -> tuple[list[_Record], _Record | None]:
+    """The records a chunk closes, and the one still open after it, continuing
+    ``current`` from the chunk before."""
+    closed: list[_Record] = []
     buf = np.frombuffer(chunk, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     starts = np.concatenate(([0], newlines + 1))
@@ -157,7 +155,7 @@ def _records(
                 or abs(current.rx_time_s - rx) > 1.0
             ):
                 if current is not None and current.lines:
-                    yield current, True
+                    closed.append(current)
                 current = _Record(rx, source)
             take = min(b - k, batch_lines - current.lines)
             picked = rows[k : k + take]
@@ -172,5 +170,4 @@ def _records(
             current.end = JournalPosition(rel, end)
             current.bytes_read = done_before + end
             k += take
-    if current is not None:
-        yield current, False
+    return closed, current
